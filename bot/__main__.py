@@ -1,0 +1,5 @@
+"""``python -m bot`` runs the ``peer-circles`` command."""
+
+from bot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Wiring: settings -> storage (migrated) -> engine -> adapters, run until a signal or the console's input ends."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from bot.adapters.base import Adapter
+from bot.adapters.console import ConsoleAdapter, stdin_lines
+from bot.catalogue import build_catalogue
+from bot.clock import Clock, SystemClock
+from bot.communities import CommunitySpec, console_ref, sync_communities
+from bot.config import Settings
+from bot.engine import CircleLimits, Engine
+from bot.errors import PeerCirclesError, PlatformCredentialsError
+from bot.i18n import Catalogue, catalogue
+from bot.model import CommunityRef, Platform
+from bot.storage import Database, upgrade
+from bot.storage.db import redact_url
+
+__all__ = ["EXIT_CONFIG", "EXIT_CREDENTIALS", "Application", "StartupError"]
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_CREDENTIALS = 3
+
+
+class StartupError(PeerCirclesError):
+    """The bot cannot start as configured; the message says what to change."""
+
+
+def community_specs(settings: Settings) -> list[CommunitySpec]:
+    """Every community to serve: the configured ones, plus a console community when the console runs."""
+    specs = [
+        CommunitySpec(
+            slug=community.id,
+            ref=CommunityRef(Platform(community.platform), community.native_id),
+            name=community.name,
+            locale=community.locale,
+            timezone=community.timezone,
+            country=community.country,
+        )
+        for community in settings.communities
+    ]
+    console = settings.platforms.console
+    if settings.console_enabled() and not any(spec.ref == console_ref(console.community) for spec in specs):
+        specs.append(
+            CommunitySpec(
+                slug=console.community,
+                ref=console_ref(console.community),
+                name=console.community,
+                locale=console.locale,
+                timezone="UTC",
+                country=None,
+            )
+        )
+    return specs
+
+
+class Application:
+    """The running bot: one database, one engine, every configured adapter."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        console_lines: AsyncIterator[str] | None = None,
+        console_output: TextIO | None = None,
+        console_echo: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.messages: Catalogue = catalogue()
+        self.database = Database(settings.database_url(), echo=settings.database.echo)
+        self.engine = Engine(
+            database=self.database,
+            catalogue=build_catalogue(),
+            messages=self.messages,
+            clock=self.clock,
+            limits=CircleLimits(settings.circles.default_capacity, settings.circles.max_capacity),
+            prefixes={Platform.MATRIX: settings.platforms.matrix.command_prefix},
+        )
+        self.stop_event = asyncio.Event()
+        self._console_lines = console_lines
+        self._console_output = console_output
+        self._console_echo = console_echo
+        self.adapters: list[Adapter] = []
+
+    async def prepare(self) -> None:
+        """Apply pending migrations and record the configured communities."""
+        before, after = await upgrade(self.database)
+        if before != after:
+            log.info("database migrated from %s to %s", before or "empty", after)
+        await sync_communities(self.database, community_specs(self.settings), self.clock)
+        log.info("storage ready at %s", redact_url(self.database.url))
+
+    def build_adapters(self) -> list[Adapter]:
+        """The adapters this configuration asks for."""
+        platforms = self.settings.platforms
+        unavailable = [
+            name for name, enabled in (("discord", platforms.discord.enabled), ("matrix", platforms.matrix.enabled))
+            if enabled
+        ]
+        if unavailable:
+            raise StartupError(
+                f"the {' and '.join(unavailable)} adapter is not part of this version of Peer Circles yet; "
+                "set platforms.<name>.enabled to false, or use the console adapter"
+            )
+        adapters: list[Adapter] = []
+        if self.settings.console_enabled():
+            console = platforms.console
+            spec = next(s for s in community_specs(self.settings) if s.ref == console_ref(console.community))
+            interactive = sys.stdin.isatty() if self._console_lines is None else False
+            adapters.append(
+                ConsoleAdapter(
+                    self.engine,
+                    self.messages,
+                    community=spec.ref,
+                    community_name=spec.name,
+                    user=console.user,
+                    locale=spec.locale,
+                    lines=self._console_lines if self._console_lines is not None else stdin_lines(),
+                    output=self._console_output or sys.stdout,
+                    echo=(not interactive) if self._console_echo is None else self._console_echo,
+                )
+            )
+        if not adapters:
+            raise StartupError("no platform is enabled: enable discord, matrix or the console in platforms")
+        return adapters
+
+    def request_stop(self) -> None:
+        """Ask every adapter to finish the event in hand and return."""
+        self.stop_event.set()
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self.request_stop)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix or not main thread
+                pass
+
+    async def run(self) -> int:
+        """Start everything, serve until stopped, close the database. Returns the process exit status."""
+        try:
+            self.adapters = self.build_adapters()
+            await self.prepare()
+            self._install_signal_handlers()
+            return await self._serve()
+        finally:
+            await self.database.close()
+
+    async def _serve(self) -> int:
+        tasks = {asyncio.create_task(adapter.run(self.stop_event), name=adapter.platform.value): adapter
+                 for adapter in self.adapters}
+        status = 0
+        pending = set(tasks)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            # When one adapter ends (the console's input ran out, or a platform failed), the whole bot stops.
+            self.request_stop()
+            for task in done:
+                error = task.exception()
+                if isinstance(error, PlatformCredentialsError):
+                    log.error("%s refused the bot's credentials: %s", tasks[task].platform.value, error)
+                    status = EXIT_CREDENTIALS
+                elif error is not None:
+                    log.error("%s adapter stopped", tasks[task].platform.value, exc_info=error)
+                    status = status or 1
+        return status

@@ -1,0 +1,18 @@
+"""The one catalogue of commands, assembled from each feature's declarations."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from bot import help as help_commands
+from bot import me
+from bot.circles import commands as circle_commands
+from bot.commands import CommandCatalogue
+
+__all__ = ["build_catalogue"]
+
+
+@cache
+def build_catalogue() -> CommandCatalogue:
+    """Every command the bot understands, in the order help lists them."""
+    return CommandCatalogue.of((*circle_commands.COMMANDS, *me.COMMANDS, *help_commands.COMMANDS))

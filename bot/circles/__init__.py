@@ -1,0 +1,1 @@
+"""Circles: creation, membership with waitlists, and the commands members and moderators use."""

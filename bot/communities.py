@@ -1,0 +1,68 @@
+"""Communities: the configured ones are written to the database at start, so the engine can find them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.clock import Clock
+from bot.model import CommunityRef, Platform
+from bot.storage import Database
+from bot.storage.models import Community
+from bot.storage.upsert import insert_ignore
+
+__all__ = ["CommunitySpec", "sync_communities"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommunitySpec:
+    """What the configuration says about one community."""
+
+    slug: str
+    ref: CommunityRef
+    name: str
+    locale: str
+    timezone: str
+    country: str | None
+
+
+async def sync_communities(database: Database, specs: list[CommunitySpec], clock: Clock) -> None:
+    """Create or update each configured community. Communities no longer configured are kept (with their data)."""
+    async with database.transaction() as session:
+        for spec in specs:
+            await insert_ignore(
+                session,
+                Community,
+                {
+                    "platform": spec.ref.platform.value,
+                    "native_id": spec.ref.native_id,
+                    "slug": spec.slug,
+                    "name": spec.name,
+                    "locale": spec.locale,
+                    "timezone": spec.timezone,
+                    "country": spec.country,
+                    "created_at": clock.now(),
+                },
+            )
+            row = (
+                await session.execute(
+                    select(Community).where(
+                        Community.platform == spec.ref.platform.value, Community.native_id == spec.ref.native_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise ValueError(
+                    f"community {spec.slug!r}: another community already uses that id; community ids must be unique"
+                )
+            row.slug = spec.slug
+            row.name = spec.name
+            row.locale = spec.locale
+            row.timezone = spec.timezone
+            row.country = spec.country
+
+
+def console_ref(native_id: str) -> CommunityRef:
+    """The console community's reference."""
+    return CommunityRef(Platform.CONSOLE, native_id)

@@ -1,0 +1,230 @@
+"""The engine: turns a command invocation into actions, checking roles, in one unit of work per command.
+
+The engine never imports a platform library. Adapters hand it :class:`~bot.model.CommandInvocation` objects (or
+command text to parse) and carry out the actions it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.commands import Command, CommandCatalogue, check_args, parse_command_text
+from bot.errors import UserError
+from bot.i18n import Catalogue
+from bot.members import ensure_member, find_member
+from bot.model import Action, CommandInvocation, CommunityRef, DirectMessage, Platform, Reply, Role, UserRef
+from bot.storage import Database
+from bot.storage.models import AuditEntry, Community, Member
+
+__all__ = ["CircleLimits", "CommandContext", "Engine"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CircleLimits:
+    """Community-wide defaults for new circles."""
+
+    default_capacity: int = 12
+    max_capacity: int = 50
+
+
+@dataclass(slots=True)
+class CommandContext:
+    """Everything a handler needs: the invocation, the unit of work, the caller and how to speak to them."""
+
+    invocation: CommandInvocation
+    command: Command
+    args: Mapping[str, object]
+    session: AsyncSession
+    community: Community
+    member: Member
+    role: Role
+    locale: str
+    messages: Catalogue
+    catalogue: CommandCatalogue
+    clock: Clock
+    limits: CircleLimits
+    prefix: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def t(self, key: str, /, **params: object) -> str:
+        """``key`` in the caller's language."""
+        return self.messages.t(self.locale, key, **params)
+
+    def reply(self, key: str, /, *, private: bool | None = None, **params: object) -> Reply:
+        """A reply to the caller; private unless the command says otherwise."""
+        return Reply(self.t(key, **params), private=self.command.private if private is None else private)
+
+    def text(self, name: str) -> str:
+        """A required text argument."""
+        return str(self.args[name])
+
+    def optional_text(self, name: str) -> str | None:
+        """An optional text argument."""
+        value = self.args.get(name)
+        return None if value is None else str(value)
+
+    def optional_int(self, name: str) -> int | None:
+        """An optional whole-number argument."""
+        value = self.args.get(name)
+        return value if isinstance(value, int) else None
+
+    def direct(self, member: Member, key: str, /, **params: object) -> DirectMessage:
+        """A private message to ``member`` in their own language."""
+        locale = self.messages.resolve_locale(member.locale, self.community.locale)
+        user = UserRef(Platform(member.platform), member.native_id)
+        return DirectMessage(user, self.messages.t(locale, key, **params))
+
+    def audit(self, action: str, target: str = "", **details: object) -> None:
+        """Record who did what in the audit log, in the same unit of work. Never pass message text here."""
+        self.session.add(
+            AuditEntry(
+                community_id=self.community.id,
+                actor_id=self.member.id,
+                action=action,
+                target=target,
+                details=dict(details),
+                created_at=self.clock.now(),
+            )
+        )
+
+
+class Engine:
+    """Dispatches commands: parse, check the role, run the handler in a transaction, return its actions."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        catalogue: CommandCatalogue,
+        messages: Catalogue,
+        clock: Clock,
+        limits: CircleLimits | None = None,
+        prefixes: Mapping[Platform, str] | None = None,
+    ) -> None:
+        self.database = database
+        self.catalogue = catalogue
+        self.messages = messages
+        self.clock = clock
+        self.limits = limits or CircleLimits()
+        self.prefixes = dict(prefixes or {})
+
+    def prefix(self, platform: Platform) -> str:
+        """How commands are written on ``platform`` (``!`` or ``/``)."""
+        return self.prefixes.get(platform, "/" if platform is Platform.DISCORD else "!")
+
+    async def locale_for(self, community: CommunityRef, user: UserRef) -> str:
+        """The language to answer ``user`` in: their own choice, else the community's, else English."""
+        async with self.database.transaction() as session:
+            member = await find_member(session, user)
+            row = await _find_community(session, community)
+        return self.messages.resolve_locale(
+            member.locale if member else None, row.locale if row else None
+        )
+
+    async def handle_text(
+        self,
+        community: CommunityRef,
+        author: UserRef,
+        text: str,
+        *,
+        platform_role: Role = Role.MEMBER,
+        room: Any = None,
+        author_display: str = "",
+    ) -> list[Action]:
+        """Parse command text (after the prefix) and run it. Parse errors become a private, translated reply."""
+        try:
+            parsed = parse_command_text(self.catalogue, text)
+        except UserError as error:
+            return [await self._error_reply(community, author, error)]
+        invocation = CommandInvocation(
+            community=community,
+            author=author,
+            command=parsed.command.name,
+            args=parsed.args,
+            room=room,
+            platform_role=platform_role,
+            author_display=author_display,
+        )
+        return await self._run(parsed.command, invocation, parsed.args)
+
+    async def handle_command(self, invocation: CommandInvocation) -> list[Action]:
+        """Run an invocation whose arguments an adapter typed (Discord options); they are checked again here."""
+        command = self.catalogue.get(invocation.command)
+        if command is None:
+            error = UserError("error.unknown_command", command=invocation.command, hint="help")
+            return [await self._error_reply(invocation.community, invocation.author, error)]
+        try:
+            args = check_args(command, invocation.args)
+        except UserError as error:
+            return [await self._error_reply(invocation.community, invocation.author, error)]
+        return await self._run(command, invocation, args)
+
+    async def _error_reply(self, community: CommunityRef, author: UserRef, error: UserError) -> Reply:
+        locale = await self.locale_for(community, author)
+        return Reply(self._render_error(locale, error, self.prefix(community.platform)), private=True)
+
+    def _render_error(self, locale: str, error: UserError, prefix: str) -> str:
+        params = dict(error.params)
+        if "hint" in params:
+            params["hint"] = f"{prefix}{params['hint']}"
+        if "usage" in params:
+            params["usage"] = f"{prefix}{params['usage']}"
+        return self.messages.t(locale, error.key, **params)
+
+    async def _run(
+        self, command: Command, invocation: CommandInvocation, args: Mapping[str, object]
+    ) -> list[Action]:
+        prefix = self.prefix(invocation.community.platform)
+        locale = "en"
+        try:
+            async with self.database.transaction() as session:
+                community = await _find_community(session, invocation.community)
+                member = await ensure_member(session, invocation.author, self.clock)
+                locale = self.messages.resolve_locale(member.locale, community.locale if community else None)
+                if community is None:
+                    raise UserError("error.community_not_configured")
+                if invocation.platform_role < command.min_role:
+                    raise UserError("error.not_allowed", role=self.messages.t(locale, f"role.{command.min_role.label}"))
+                context = CommandContext(
+                    invocation=invocation,
+                    command=command,
+                    args=args,
+                    session=session,
+                    community=community,
+                    member=member,
+                    role=invocation.platform_role,
+                    locale=locale,
+                    messages=self.messages,
+                    catalogue=self.catalogue,
+                    clock=self.clock,
+                    limits=self.limits,
+                    prefix=prefix,
+                )
+                actions = list(await command.handler(context))
+        except UserError as error:
+            return [Reply(self._render_error(locale, error, prefix), private=True)]
+        except Exception:
+            # One bad command must never stop dispatch; the log names the command, never its arguments.
+            log.exception("command %r failed", command.name)
+            return [Reply(self.messages.t(locale, "error.internal"), private=True)]
+        return actions
+
+    def command_names(self) -> Sequence[str]:
+        """Every command name, for adapters that register them."""
+        return list(self.catalogue.commands)
+
+
+async def _find_community(session: AsyncSession, ref: CommunityRef) -> Community | None:
+    result = await session.execute(
+        select(Community).where(Community.platform == ref.platform.value, Community.native_id == ref.native_id)
+    )
+    return result.scalar_one_or_none()

@@ -1,0 +1,189 @@
+"""SQLAlchemy models. Every table names a platform-neutral owner, never a platform object.
+
+Later features add their tables here (sessions, check-ins, rotation, escalations, the outbox) with a migration each.
+No message text is stored in these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Circle",
+    "CircleStatus",
+    "Community",
+    "Member",
+    "Membership",
+    "MembershipStatus",
+    "UTCDateTime",
+    "Visibility",
+]
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so it is stored naive in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use the injected clock")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the project's naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime}
+
+
+class CircleStatus:
+    """Values of ``circles.status``."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Visibility:
+    """Values of ``circles.visibility``: public circles are listed; unlisted ones are joined by exact name."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    ALL = (PUBLIC, UNLISTED)
+
+
+class MembershipStatus:
+    """Values of ``memberships.status``."""
+
+    ACTIVE = "active"
+    WAITLISTED = "waitlisted"
+
+
+class Community(Base):
+    """A Discord guild, a Matrix space or set of rooms, or the console community."""
+
+    __tablename__ = "communities"
+    __table_args__ = (UniqueConstraint("platform", "native_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    native_id: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    """The ``id`` given in config: stable across renames."""
+    name: Mapped[str] = mapped_column(String(100))
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    country: Mapped[str | None] = mapped_column(String(2), default=None)
+    created_at: Mapped[datetime]
+
+    circles: Mapped[list[Circle]] = relationship(back_populates="community", passive_deletes=True)
+
+
+class Member(Base):
+    """A person on one platform. Holds only their own preferences: no names, no message text."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("platform", "native_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    native_id: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
+    """The member's own language choice, over the community's."""
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime]
+
+
+class Circle(Base):
+    """A peer-support circle in one community."""
+
+    __tablename__ = "circles"
+    __table_args__ = (UniqueConstraint("community_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(String(80))
+    """The name folded for comparison (NFKC, casefold, single spaces): unique per community."""
+    topic: Mapped[str] = mapped_column(String(120), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int] = mapped_column(Integer)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PUBLIC)
+    status: Mapped[str] = mapped_column(String(16), default=CircleStatus.ACTIVE)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    archived_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    community: Mapped[Community] = relationship(back_populates="circles")
+
+
+class Membership(Base):
+    """A member's seat in a circle, or their place on its waitlist, with their role there."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("circle_id", "member_id"),
+        Index("ix_memberships_circle_status_queued", "circle_id", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    circle_id: Mapped[int] = mapped_column(ForeignKey("circles.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    """``member`` or ``facilitator``: circle-scoped, so a facilitator of one circle has no power over another."""
+    status: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[datetime]
+    """When the member asked to join: the waitlist order."""
+    joined_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the member took a seat; ``None`` while waitlisted."""
+
+
+class AuditEntry(Base):
+    """Who did what to what. Details hold identifiers and settings, never message text."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(index=True)
