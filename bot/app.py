@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -104,7 +105,11 @@ class Application:
         """The adapters this configuration asks for."""
         platforms = self.settings.platforms
         unavailable = [
-            name for name, enabled in (("discord", platforms.discord.enabled), ("matrix", platforms.matrix.enabled))
+            name
+            for name, enabled in (
+                ("discord", platforms.discord.enabled),
+                ("matrix", platforms.matrix.enabled),
+            )
             if enabled
         ]
         if unavailable:
@@ -141,10 +146,9 @@ class Application:
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
-            try:
+            # Not available off Unix or outside the main thread; there the default handlers stay.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop)
-            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-Unix or not main thread
-                pass
 
     async def run(self) -> int:
         """Start everything, serve until stopped, close the database. Returns the process exit status."""
@@ -157,8 +161,10 @@ class Application:
             await self.database.close()
 
     async def _serve(self) -> int:
-        tasks = {asyncio.create_task(adapter.run(self.stop_event), name=adapter.platform.value): adapter
-                 for adapter in self.adapters}
+        tasks = {
+            asyncio.create_task(adapter.run(self.stop_event), name=adapter.platform.value): adapter
+            for adapter in self.adapters
+        }
         status = 0
         pending = set(tasks)
         while pending:

@@ -8,7 +8,7 @@ console parse ``!circle join "Evening circle"`` with :func:`parse_command_text`;
 from __future__ import annotations
 
 import shlex
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -78,9 +78,7 @@ class Option:
             if (self.min_value is not None and number < self.min_value) or (
                 self.max_value is not None and number > self.max_value
             ):
-                raise UserError(
-                    "error.arg_out_of_range", option=self.name, low=self.min_value, high=self.max_value
-                )
+                raise UserError("error.arg_out_of_range", option=self.name, low=self.min_value, high=self.max_value)
             return number
         if self.kind is OptionKind.CHOICE:
             lowered = value.casefold()
@@ -139,10 +137,7 @@ class Command:
         """A usage line generated from the options: ``circle create <name> [topic=…] [capacity=…]``."""
         parts = [self.name]
         for option in self.options:
-            if option.kind is OptionKind.CHOICE:
-                shown = "|".join(option.choices)
-            else:
-                shown = option.name
+            shown = "|".join(option.choices) if option.kind is OptionKind.CHOICE else option.name
             if option.required:
                 parts.append(f"<{shown}>")
             elif option.rest or option.kind is OptionKind.CHOICE:
@@ -191,7 +186,7 @@ class CommandCatalogue:
         """Commands with no group."""
         return [command for command in self.commands.values() if command.group is None]
 
-    def __iter__(self) -> Iterable[Command]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Command]:
         return iter(self.commands.values())
 
     def visible_to(self, role: Role, *, console: bool = False) -> list[Command]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.model import CommunityRef, Platform
@@ -30,6 +31,7 @@ class CommunitySpec:
 async def sync_communities(database: Database, specs: list[CommunitySpec], clock: Clock) -> None:
     """Create or update each configured community. Communities no longer configured are kept (with their data)."""
     async with database.transaction() as session:
+        await _free_moved_slugs(session, specs)
         for spec in specs:
             await insert_ignore(
                 session,
@@ -48,7 +50,8 @@ async def sync_communities(database: Database, specs: list[CommunitySpec], clock
             row = (
                 await session.execute(
                     select(Community).where(
-                        Community.platform == spec.ref.platform.value, Community.native_id == spec.ref.native_id
+                        Community.platform == spec.ref.platform.value,
+                        Community.native_id == spec.ref.native_id,
                     )
                 )
             ).scalar_one_or_none()
@@ -61,6 +64,18 @@ async def sync_communities(database: Database, specs: list[CommunitySpec], clock
             row.locale = spec.locale
             row.timezone = spec.timezone
             row.country = spec.country
+
+
+async def _free_moved_slugs(session: AsyncSession, specs: list[CommunitySpec]) -> None:
+    """Give a temporary slug to rows whose slug the config now gives to another place (ids swapped or moved),
+    so the unique slug constraint holds at every step of the update."""
+    wanted = {(spec.ref.platform.value, spec.ref.native_id): spec.slug for spec in specs}
+    result = await session.execute(select(Community).where(Community.slug.in_(list(wanted.values()))))
+    moved = [row for row in result.scalars() if wanted.get((row.platform, row.native_id)) != row.slug]
+    for row in moved:
+        row.slug = f"~moved-{row.id}"
+    if moved:
+        await session.flush()
 
 
 def console_ref(native_id: str) -> CommunityRef:

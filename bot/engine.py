@@ -126,9 +126,7 @@ class Engine:
         async with self.database.transaction() as session:
             member = await find_member(session, user)
             row = await _find_community(session, community)
-        return self.messages.resolve_locale(
-            member.locale if member else None, row.locale if row else None
-        )
+        return self.messages.resolve_locale(member.locale if member else None, row.locale if row else None)
 
     async def handle_text(
         self,
@@ -180,9 +178,7 @@ class Engine:
             params["usage"] = f"{prefix}{params['usage']}"
         return self.messages.t(locale, error.key, **params)
 
-    async def _run(
-        self, command: Command, invocation: CommandInvocation, args: Mapping[str, object]
-    ) -> list[Action]:
+    async def _run(self, command: Command, invocation: CommandInvocation, args: Mapping[str, object]) -> list[Action]:
         prefix = self.prefix(invocation.community.platform)
         locale = "en"
         try:

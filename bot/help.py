@@ -46,4 +46,6 @@ async def show_help(ctx: CommandContext) -> Sequence[Action]:
     raise UserError("help.unknown_topic", topic=topic, hint="help")
 
 
-COMMANDS = (Command("help", show_help, options=(Option("topic", required=False, rest=True),)),)
+COMMANDS = (
+    Command("help", show_help, options=(Option("topic", required=False, rest=True, help_key="option.help_topic"),)),
+)

@@ -38,7 +38,7 @@ def suggest(query: str, names: Iterable[str], limit: int = 3) -> list[str]:
     by_key = {name_key(name): name for name in names}
     key = name_key(query)
     close = difflib.get_close_matches(key, list(by_key), n=limit, cutoff=0.6)
-    for candidate, name in by_key.items():
+    for candidate in by_key:
         if len(close) >= limit:
             break
         if key and key in candidate and candidate not in close:

@@ -19,9 +19,9 @@ __all__ = [
     "find_circle",
     "find_circle_by_key",
     "first_waitlisted",
+    "members_of",
     "membership_of",
     "my_statuses",
-    "members_of",
     "seat",
     "visible_circles",
     "waitlist_position",
@@ -91,13 +91,7 @@ async def membership_of(session: AsyncSession, circle_id: int, member_id: int) -
 
 async def counts(session: AsyncSession, circle_id: int) -> CircleCounts:
     """How many hold a seat and how many wait."""
-    result = await session.execute(
-        select(Membership.status, func.count())
-        .where(Membership.circle_id == circle_id)
-        .group_by(Membership.status)
-    )
-    by_status = {status: number for status, number in result}
-    return CircleCounts(by_status.get(MembershipStatus.ACTIVE, 0), by_status.get(MembershipStatus.WAITLISTED, 0))
+    return (await counts_for(session, [circle_id]))[circle_id]
 
 
 async def counts_for(session: AsyncSession, circle_ids: list[int]) -> dict[int, CircleCounts]:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 __all__ = ["Database", "is_sqlite", "redact_url"]
 
@@ -44,9 +45,12 @@ class Database:
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            # One pooled connection gave SQLite the best tail latency; units of work queue for it in turn,
-            # which also serialises writers without "database is locked" errors.
-            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+                # One pooled connection gave SQLite the best tail latency; units of work queue for it in turn,
+                # which also serialises writers without "database is locked" errors.
+                kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+            else:
+                # An in-memory database lives only as long as its one connection, so every user shares it.
+                kwargs["poolclass"] = StaticPool
         else:
             kwargs.update(pool_size=5, max_overflow=5, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)

@@ -1,0 +1,1 @@
+"""Storage tests: migrations, SQLite settings, column types, constraints, upserts and circle queries."""

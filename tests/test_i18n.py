@@ -1,0 +1,67 @@
+"""The message catalogues: complete in both languages, and covering every command's help."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from bot.catalogue import build_catalogue
+from bot.i18n import LOCALES, Catalogue, MissingTranslation, catalogue, placeholders
+
+
+def test_every_locale_has_every_key_with_the_same_placeholders() -> None:
+    messages = catalogue()
+    english = messages.keys("en")
+    for locale in LOCALES:
+        assert messages.keys(locale) == english, locale
+        for key in english:
+            assert placeholders(messages.template(locale, key)) == placeholders(messages.template("en", key)), (
+                locale,
+                key,
+            )
+
+
+def _literal(template: str) -> str:
+    return "".join(text for text, _, _, _ in string.Formatter().parse(template))
+
+
+def test_arabic_entries_are_translated_not_copied() -> None:
+    messages = catalogue()
+    same = [
+        key
+        for key in messages.keys("en")
+        if messages.template("ar", key) == messages.template("en", key)
+        and any(ch.isalpha() for ch in _literal(messages.template("en", key)))
+    ]
+    assert same == []
+
+
+def test_every_command_and_option_has_help_in_every_language() -> None:
+    messages = catalogue()
+    for command in build_catalogue().commands.values():
+        for locale in LOCALES:
+            assert command.help_key in messages.keys(locale), (locale, command.name)
+            for option in command.options:
+                assert option.description_key in messages.keys(locale), (locale, option.name)
+
+
+def test_member_values_with_braces_are_not_interpreted() -> None:
+    messages = catalogue()
+    text = messages.t("en", "circle.leave.done", circle="{0.__class__} {circle}")
+    assert "{0.__class__} {circle}" in text
+
+
+def test_locale_resolution_prefers_the_member_then_the_community() -> None:
+    messages = catalogue()
+    assert messages.resolve_locale("ar", "en") == "ar"
+    assert messages.resolve_locale(None, "ar") == "ar"
+    assert messages.resolve_locale("xx", None) == "en"
+
+
+def test_a_missing_key_is_an_error_and_unknown_locales_fall_back_to_english() -> None:
+    messages = Catalogue({"en": {"a": "A {x}"}, "ar": {}})
+    assert messages.t("ar", "a", x=1) == "A 1"
+    assert messages.t("fr", "a", x=1) == "A 1"
+    with pytest.raises(MissingTranslation):
+        messages.t("en", "b")
