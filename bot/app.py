@@ -54,7 +54,7 @@ def community_specs(settings: Settings) -> list[CommunitySpec]:
             CommunitySpec(
                 slug=console.community,
                 ref=console_ref(console.community),
-                name=console.community,
+                name=catalogue().t(console.locale, "console.community_name"),
                 locale=console.locale,
                 timezone="UTC",
                 country=None,
@@ -92,9 +92,13 @@ class Application:
         self._console_output = console_output
         self._console_echo = console_echo
         self.adapters: list[Adapter] = []
+        self._prepared = False
 
     async def prepare(self) -> None:
-        """Apply pending migrations and record the configured communities."""
+        """Apply pending migrations and record the configured communities (once per application)."""
+        if self._prepared:
+            return
+        self._prepared = True
         before, after = await upgrade(self.database)
         if before != after:
             log.info("database migrated from %s to %s", before or "empty", after)

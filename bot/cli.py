@@ -100,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {line}")
             return 0
         settings = _load(args.config)
-        configure_logging(args.log_level or settings.logging.level, args.log_format or settings.logging.format)
+        level = args.log_level or settings.logging.level
+        if args.command == "demo" and not args.log_level:
+            # The demo shares the terminal with a person; routine start-up lines would bury the conversation.
+            level = "WARNING"
+        configure_logging(level, args.log_format or settings.logging.format)
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command))
         return asyncio.run(_run(settings, demo=args.command == "demo"))

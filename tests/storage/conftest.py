@@ -7,21 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.storage import Database
-from tests.conftest import POSTGRES_ENV, postgres_url
-
-
-async def _admin(server: str, statement: str) -> None:
-    database = Database(server)
-    try:
-        async with database.engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await database.close()
+from tests.conftest import POSTGRES_ENV, _admin, postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

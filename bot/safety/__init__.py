@@ -1,0 +1,1 @@
+"""Safety: crisis detection, escalation to human moderators, and resources on request."""
