@@ -1,0 +1,1 @@
+"""Tests of the circles engine: recurrence, the schedule text forms, facilitator rotation."""
