@@ -11,17 +11,21 @@ from collections.abc import AsyncIterator
 from typing import TextIO
 
 from bot.adapters.base import Adapter
-from bot.adapters.console import ConsoleAdapter, stdin_lines
+from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, stdin_lines
 from bot.catalogue import build_catalogue
 from bot.clock import Clock, SystemClock
 from bot.communities import CommunitySpec, console_ref, sync_communities
 from bot.config import Settings
+from bot.delivery.deliverer import Deliverer
 from bot.engine import CircleLimits, Engine
 from bot.errors import PeerCirclesError, PlatformCredentialsError
 from bot.i18n import Catalogue, catalogue
 from bot.model import CommunityRef, Platform
+from bot.safety.detector import Detector
+from bot.safety.escalation import Safety
 from bot.storage import Database, upgrade
 from bot.storage.db import redact_url
+from bot.tasks import BackgroundTasks
 
 __all__ = ["EXIT_CONFIG", "EXIT_CREDENTIALS", "Application", "StartupError"]
 
@@ -45,6 +49,9 @@ def community_specs(settings: Settings) -> list[CommunitySpec]:
             locale=community.locale,
             timezone=community.timezone,
             country=community.country,
+            moderator_room=community.moderators.destination,
+            fallback_room=community.moderators.fallback,
+            on_call_role=community.moderators.on_call_role,
         )
         for community in settings.communities
     ]
@@ -58,6 +65,7 @@ def community_specs(settings: Settings) -> list[CommunitySpec]:
                 locale=console.locale,
                 timezone="UTC",
                 country=None,
+                moderator_room=CONSOLE_MODERATORS,
             )
         )
     return specs
@@ -79,6 +87,9 @@ class Application:
         self.clock = clock or SystemClock()
         self.messages: Catalogue = catalogue()
         self.database = Database(settings.database_url(), echo=settings.database.echo)
+        self.deliverer = Deliverer(self.database, self.clock)
+        self.safety = Safety(Detector.build(settings.safety), settings.safety, settings.resources, self.messages)
+        self.background = BackgroundTasks()
         self.engine = Engine(
             database=self.database,
             catalogue=build_catalogue(),
@@ -86,6 +97,8 @@ class Application:
             clock=self.clock,
             limits=CircleLimits(settings.circles.default_capacity, settings.circles.max_capacity),
             prefixes={Platform.MATRIX: settings.platforms.matrix.command_prefix},
+            safety=self.safety,
+            on_outbox=self.deliverer.wake,
         )
         self.stop_event = asyncio.Event()
         self._console_lines = console_lines
@@ -137,6 +150,7 @@ class Application:
                     lines=self._console_lines if self._console_lines is not None else stdin_lines(),
                     output=self._console_output or sys.stdout,
                     echo=(not interactive) if self._console_echo is None else self._console_echo,
+                    deliverer=self.deliverer,
                 )
             )
         if not adapters:
@@ -164,7 +178,25 @@ class Application:
         finally:
             await self.database.close()
 
+    async def _tick(self, every: float = 30.0) -> None:
+        while not self.stop_event.is_set():
+            try:
+                await self.engine.tick()
+            except Exception:
+                log.exception("periodic duties failed; will try again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=every)
+
     async def _serve(self) -> int:
+        self.background.start(self.deliverer.run(self.stop_event), "outbox")
+        self.background.start(self._tick(), "periodic")
+        try:
+            return await self._run_adapters()
+        finally:
+            self.request_stop()
+            await self.background.wait(grace=10)
+
+    async def _run_adapters(self) -> int:
         tasks = {
             asyncio.create_task(adapter.run(self.stop_event), name=adapter.platform.value): adapter
             for adapter in self.adapters

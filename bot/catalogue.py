@@ -8,6 +8,7 @@ from bot import help as help_commands
 from bot import me
 from bot.circles import commands as circle_commands
 from bot.commands import CommandCatalogue
+from bot.safety import commands as safety_commands
 
 __all__ = ["build_catalogue"]
 
@@ -15,4 +16,6 @@ __all__ = ["build_catalogue"]
 @cache
 def build_catalogue() -> CommandCatalogue:
     """Every command the bot understands, in the order help lists them."""
-    return CommandCatalogue.of((*circle_commands.COMMANDS, *me.COMMANDS, *help_commands.COMMANDS))
+    return CommandCatalogue.of(
+        (*circle_commands.COMMANDS, *safety_commands.COMMANDS, *me.COMMANDS, *help_commands.COMMANDS)
+    )

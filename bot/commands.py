@@ -61,6 +61,8 @@ class Option:
     max_length: int = 200
     autocomplete: str | None = None
     help_key: str = ""
+    free_text: bool = False
+    """Words a person wrote in their own voice (a note, a suggestion): scanned for crisis language like messages."""
 
     @property
     def description_key(self) -> str:
@@ -130,8 +132,8 @@ class Command:
 
     @property
     def help_key(self) -> str:
-        """Catalogue key of the one-line description."""
-        return f"help.{self.key}"
+        """Catalogue key of the one-line description (flat, so a command may also name a group)."""
+        return f"help.cmd.{self.name.replace(' ', '_')}"
 
     def usage(self) -> str:
         """A usage line generated from the options: ``circle create <name> [topic=…] [capacity=…]``."""

@@ -26,6 +26,9 @@ class CommunitySpec:
     locale: str
     timezone: str
     country: str | None
+    moderator_room: str | None = None
+    fallback_room: str | None = None
+    on_call_role: str | None = None
 
 
 async def sync_communities(database: Database, specs: list[CommunitySpec], clock: Clock) -> None:
@@ -44,6 +47,9 @@ async def sync_communities(database: Database, specs: list[CommunitySpec], clock
                     "locale": spec.locale,
                     "timezone": spec.timezone,
                     "country": spec.country,
+                    "moderator_room": spec.moderator_room,
+                    "fallback_room": spec.fallback_room,
+                    "on_call_role": spec.on_call_role,
                     "created_at": clock.now(),
                 },
             )
@@ -64,6 +70,9 @@ async def sync_communities(database: Database, specs: list[CommunitySpec], clock
             row.locale = spec.locale
             row.timezone = spec.timezone
             row.country = spec.country
+            row.moderator_room = spec.moderator_room
+            row.fallback_room = spec.fallback_room
+            row.on_call_role = spec.on_call_role
 
 
 async def _free_moved_slugs(session: AsyncSession, specs: list[CommunitySpec]) -> None:

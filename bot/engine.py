@@ -7,7 +7,7 @@ command text to parse) and carry out the actions it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,19 @@ from bot.commands import Command, CommandCatalogue, check_args, parse_command_te
 from bot.errors import UserError
 from bot.i18n import Catalogue
 from bot.members import ensure_member, find_member
-from bot.model import Action, CommandInvocation, CommunityRef, DirectMessage, Platform, Reply, Role, UserRef
+from bot.model import (
+    Action,
+    CommandInvocation,
+    CommunityRef,
+    DirectMessage,
+    IncomingMessage,
+    Platform,
+    Reply,
+    Role,
+    UserRef,
+)
+from bot.safety.detector import Tier
+from bot.safety.escalation import Report, Safety
 from bot.storage import Database
 from bot.storage.models import AuditEntry, Community, Member
 
@@ -53,7 +65,20 @@ class CommandContext:
     clock: Clock
     limits: CircleLimits
     prefix: str
+    safety: Safety | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def report(self) -> Report:
+        """The caller as the safety service sees them, for escalations raised by a command."""
+        invocation = self.invocation
+        return Report(
+            community=self.community,
+            member=self.member,
+            platform=invocation.community.platform,
+            author=_author_label(invocation.author_display, invocation.author.native_id),
+            event_key=f"command:{invocation.author}:{self.clock.now().isoformat()}",
+            room=invocation.room.native_id if invocation.room else None,
+        )
 
     def t(self, key: str, /, **params: object) -> str:
         """``key`` in the caller's language."""
@@ -109,6 +134,8 @@ class Engine:
         clock: Clock,
         limits: CircleLimits | None = None,
         prefixes: Mapping[Platform, str] | None = None,
+        safety: Safety | None = None,
+        on_outbox: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.catalogue = catalogue
@@ -116,6 +143,74 @@ class Engine:
         self.clock = clock
         self.limits = limits or CircleLimits()
         self.prefixes = dict(prefixes or {})
+        self.safety = safety
+        self.on_outbox = on_outbox or (lambda: None)
+
+    async def _scan_arguments(self, ctx: CommandContext) -> bool:
+        """Scan what the person wrote in their own words inside a command, as if it were a message."""
+        if self.safety is None or not self.safety.settings.enabled:
+            return False
+        written = [
+            str(ctx.args[option.name])
+            for option in ctx.command.options
+            if option.free_text and option.name in ctx.args
+        ]
+        if not written:
+            return False
+        text = "\n".join(written)
+        detection = self.safety.detector.scan(text)
+        if detection.tier is Tier.NONE:
+            return False
+        await self.safety.on_detection(ctx.session, ctx.report(), detection, text, self.clock.now(), ctx.prefix)
+        return True
+
+    async def tick(self) -> int:
+        """Periodic duties that do not wait for a person: re-send alerts nobody claimed. Returns how many."""
+        if self.safety is None or not self.safety.settings.enabled:
+            return 0
+        async with self.database.transaction() as session:
+            resent = await self.safety.resend_unclaimed(
+                session, self.clock.now(), {platform: self.prefix(platform) for platform in Platform}
+            )
+        if resent:
+            self.on_outbox()
+        return resent
+
+    async def handle_message(self, message: IncomingMessage) -> None:
+        """Scan what a person wrote; on distress or crisis, write the replies and alerts to the outbox.
+
+        Nothing is stored for an ordinary message. Delivery happens from the outbox, so this returns no actions.
+        """
+        safety = self.safety
+        if safety is None or not safety.settings.enabled:
+            return
+        detection = safety.detector.scan(message.text)
+        if detection.tier is Tier.NONE:
+            return
+        try:
+            async with self.database.transaction() as session:
+                community = await _find_community(session, message.community)
+                if community is None:
+                    log.warning("detection in unconfigured community %s; no one to alert", message.community)
+                    return
+                member = await ensure_member(session, message.author, self.clock)
+                report = Report(
+                    community=community,
+                    member=member,
+                    platform=message.community.platform,
+                    author=_author_label(message.author_display, message.author.native_id),
+                    event_key=f"{message.author.platform.value}:{message.event_id}",
+                    room=message.room.native_id if message.room else None,
+                    link=message.link,
+                )
+                await safety.on_detection(
+                    session, report, detection, message.text, self.clock.now(), self.prefix(message.community.platform)
+                )
+        except Exception:
+            # Never silent: the log names the event and the tier (never the text), and the platform may replay it.
+            log.exception("could not record a %s detection for event %s", detection.tier.label, message.event_id)
+            raise
+        self.on_outbox()
 
     def prefix(self, platform: Platform) -> str:
         """How commands are written on ``platform`` (``!`` or ``/``)."""
@@ -204,19 +299,24 @@ class Engine:
                     clock=self.clock,
                     limits=self.limits,
                     prefix=prefix,
+                    safety=self.safety,
                 )
                 actions = list(await command.handler(context))
+                scanned = await self._scan_arguments(context)
+                enqueued = scanned or bool(context.extra.get("outbox"))
         except UserError as error:
             return [Reply(self._render_error(locale, error, prefix), private=True)]
         except Exception:
             # One bad command must never stop dispatch; the log names the command, never its arguments.
             log.exception("command %r failed", command.name)
             return [Reply(self.messages.t(locale, "error.internal"), private=True)]
+        if enqueued:
+            self.on_outbox()
         return actions
 
-    def command_names(self) -> Sequence[str]:
-        """Every command name, for adapters that register them."""
-        return list(self.catalogue.commands)
+
+def _author_label(display: str, native_id: str) -> str:
+    return f"{display} ({native_id})" if display and display != native_id else native_id
 
 
 async def _find_community(session: AsyncSession, ref: CommunityRef) -> Community | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PeerCirclesError", "PlatformCredentialsError", "PlatformError", "UserError"]
+__all__ = ["DeliveryRefused", "PeerCirclesError", "PlatformCredentialsError", "PlatformError", "UserError"]
 
 
 class PeerCirclesError(Exception):
@@ -19,7 +19,16 @@ class UserError(PeerCirclesError):
 
 
 class PlatformError(PeerCirclesError):
-    """A platform call failed (network, rate limit, server error); adapters raise this at their edge."""
+    """A platform call failed (network, rate limit, server error) and may work later; adapters raise this at
+    their edge. ``retry_after`` is the platform's own advice, in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeliveryRefused(PeerCirclesError):
+    """The platform will never accept this delivery (DMs closed, room gone, no permission)."""
 
 
 class PlatformCredentialsError(PlatformError):

@@ -13,12 +13,12 @@ from typing import NewType
 
 __all__ = [
     "Action",
-    "AlertModerators",
     "CircleId",
     "CommandInvocation",
     "CommunityId",
     "CommunityRef",
     "DirectMessage",
+    "IncomingMessage",
     "MemberId",
     "Platform",
     "PostToRoom",
@@ -143,11 +143,23 @@ class PostToRoom:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertModerators:
-    """A message to the community's moderator destination."""
+class IncomingMessage:
+    """Text a person wrote where the bot can read it: a channel or room message, an edit, or a DM to the bot.
+
+    The engine scans it and keeps nothing of it unless it is escalated.
+    """
 
     community: CommunityRef
+    author: UserRef
     text: str
+    event_id: str
+    """The platform's id for this message (or edit), so a replayed event is never answered twice."""
+    room: RoomRef | None = None
+    """``None`` for a direct message to the bot."""
+    link: str | None = None
+    """A link moderators can open to see the message in context."""
+    edited: bool = False
+    author_display: str = ""
 
 
-Action = Reply | DirectMessage | PostToRoom | AlertModerators
+Action = Reply | DirectMessage | PostToRoom

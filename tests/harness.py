@@ -3,28 +3,81 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
-from bot.adapters.console import ConsoleAdapter, lines_from
+from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, lines_from
 from bot.catalogue import build_catalogue
 from bot.clock import ManualClock
 from bot.communities import CommunitySpec, console_ref, sync_communities
+from bot.config import Resource, SafetySettings
+from bot.delivery.deliverer import Deliverer
 from bot.engine import Engine
 from bot.i18n import catalogue
 from bot.model import Role
+from bot.safety.detector import Detector
+from bot.safety.escalation import Safety
 from bot.storage import Database
 
 OTHER = console_ref("elsewhere")
+
+RESOURCES = (
+    Resource(
+        name="Samaritans",
+        topics=["crisis", "mental-health"],
+        countries=["GB", "IE"],
+        languages=["en"],
+        phone="116 123",
+        url="https://www.samaritans.org",
+        last_verified=date(2026, 11, 1),
+    ),
+    Resource(
+        name="Find A Helpline",
+        topics=["crisis"],
+        countries=["*"],
+        languages=["en", "ar"],
+        url="https://findahelpline.com",
+        last_verified=date(2026, 11, 1),
+    ),
+    Resource(
+        name="Citizens Advice",
+        topics=["legal"],
+        countries=["GB"],
+        languages=["en"],
+        url="https://www.citizensadvice.org.uk",
+        last_verified=date(2026, 10, 1),
+    ),
+)
 
 
 class Console:
     """One console community (``console``) plus a second one (``elsewhere``) for isolation tests."""
 
-    def __init__(self, database: Database, clock: ManualClock, *, user: str = "you", locale: str = "en") -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: ManualClock,
+        *,
+        user: str = "you",
+        locale: str = "en",
+        safety: SafetySettings | None = None,
+        moderator_room: str | None = CONSOLE_MODERATORS,
+    ) -> None:
         self.database = database
         self.clock = clock
         self.locale = locale
+        self.moderator_room = moderator_room
         self.output = io.StringIO()
-        self.engine = Engine(database=database, catalogue=build_catalogue(), messages=catalogue(), clock=clock)
+        settings = safety or SafetySettings()
+        self.deliverer = Deliverer(database, clock)
+        self.safety = Safety(Detector.build(settings), settings, RESOURCES, catalogue())
+        self.engine = Engine(
+            database=database,
+            catalogue=build_catalogue(),
+            messages=catalogue(),
+            clock=clock,
+            safety=self.safety,
+            on_outbox=self.deliverer.wake,
+        )
         self.adapter = ConsoleAdapter(
             self.engine,
             catalogue(),
@@ -35,6 +88,7 @@ class Console:
             lines=lines_from([]),
             output=self.output,
             role=Role.MEMBER,
+            deliverer=self.deliverer,
         )
 
     async def prepare(self) -> None:
@@ -42,7 +96,16 @@ class Console:
         await sync_communities(
             self.database,
             [
-                CommunitySpec("console", console_ref("console"), "Test community", self.locale, "UTC", None),
+                CommunitySpec(
+                    "console",
+                    console_ref("console"),
+                    "Test community",
+                    self.locale,
+                    "UTC",
+                    "GB",
+                    moderator_room=self.moderator_room,
+                    fallback_room="#moderators-backup",
+                ),
                 CommunitySpec("elsewhere", OTHER, "Other community", "en", "UTC", None),
             ],
             self.clock,
@@ -55,6 +118,17 @@ class Console:
         self.output.seek(start)
         printed = self.output.read()
         return printed
+
+    async def later(self, **delta: float) -> str:
+        """Move the clock forward, run the periodic duties and deliver what fell due; returns what was shown."""
+        from datetime import timedelta
+
+        start = self.output.tell()
+        self.clock.advance(timedelta(**delta))
+        await self.engine.tick()
+        await self.deliverer.drain()
+        self.output.seek(start)
+        return self.output.read()
 
     async def as_(self, user: str, role: str = "member") -> None:
         """Become ``user`` with ``role``."""

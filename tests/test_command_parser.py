@@ -102,7 +102,7 @@ def test_usage_is_generated_from_the_options() -> None:
 
 def test_roles_are_declared_on_every_command() -> None:
     moderator_only = {c.name for c in CATALOGUE.commands.values() if c.min_role >= Role.MODERATOR}
-    assert moderator_only == {"circle create", "circle archive"}
+    assert moderator_only == {"circle create", "circle archive", "alert list", "alert claim", "alert resolve"}
     assert {c.name for c in CATALOGUE.visible_to(Role.MEMBER)} == set(CATALOGUE.commands) - moderator_only
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import string
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,35 @@ def test_a_missing_key_is_an_error_and_unknown_locales_fall_back_to_english() ->
     assert messages.t("fr", "a", x=1) == "A 1"
     with pytest.raises(MissingTranslation):
         messages.t("en", "b")
+
+
+KEY_FUNCTIONS = {"UserError", "ScheduleError", "reply", "t", "_t", "direct", "_moderators", "_error"}
+
+
+def _keys_used_in_code() -> set[tuple[str, str]]:
+    root = Path(__file__).resolve().parent.parent / "bot"
+    used: set[tuple[str, str]] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name not in KEY_FUNCTIONS:
+                continue
+            for arg in node.args[:2]:
+                if (
+                    isinstance(arg, ast.Constant)
+                    and isinstance(arg.value, str)
+                    and "." in arg.value
+                    and all(part.replace("_", "").replace("-", "").isalnum() for part in arg.value.split("."))
+                ):
+                    used.add((f"{path.relative_to(root)}:{node.lineno}", arg.value))
+    return used
+
+
+def test_every_message_key_used_in_code_exists() -> None:
+    messages = catalogue()
+    used = _keys_used_in_code()
+    assert len(used) > 50  # the scan itself works
+    missing = sorted((where, key) for where, key in used if key not in messages.keys("en"))
+    assert missing == []

@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TextIO
 
 from bot.adapters.base import Adapter
+from bot.delivery.deliverer import Deliverer
+from bot.delivery.outbox import Delivery
 from bot.engine import Engine
 from bot.i18n import Catalogue
 from bot.model import (
     Action,
-    AlertModerators,
     CommunityRef,
     DirectMessage,
+    IncomingMessage,
     Platform,
     PostToRoom,
     Reply,
@@ -30,9 +32,10 @@ from bot.model import (
     UserRef,
 )
 
-__all__ = ["ConsoleAdapter", "lines_from", "stdin_lines"]
+__all__ = ["CONSOLE_MODERATORS", "ConsoleAdapter", "lines_from", "stdin_lines"]
 
 ROOM = "#general"
+CONSOLE_MODERATORS = "#moderators"
 
 
 async def lines_from(lines: Iterable[str]) -> AsyncIterator[str]:
@@ -78,6 +81,7 @@ class ConsoleAdapter(Adapter):
         output: TextIO,
         echo: bool = False,
         role: Role = Role.MEMBER,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.engine = engine
         self.messages = messages
@@ -91,6 +95,11 @@ class ConsoleAdapter(Adapter):
         self.roles: dict[str, Role] = {user: role}
         self.prefix = engine.prefix(Platform.CONSOLE)
         self._ready = False
+        self._events = 0
+        self._delivered: set[str] = set()
+        self.deliverer = deliverer
+        if deliverer is not None:
+            deliverer.register(Platform.CONSOLE, self)
 
     @property
     def ready(self) -> bool:
@@ -149,6 +158,18 @@ class ConsoleAdapter(Adapter):
             self.output.write(f"> {line}\n")
         if not line.startswith(self.prefix):
             self._show(self._t("console.label.room", room=ROOM), f"{self.user}: {line}")
+            self._events += 1
+            await self.engine.handle_message(
+                IncomingMessage(
+                    community=self.community,
+                    author=UserRef(Platform.CONSOLE, self.user),
+                    text=line,
+                    event_id=f"console-{id(self)}-{self._events}",
+                    room=RoomRef(Platform.CONSOLE, ROOM),
+                    author_display=self.user,
+                )
+            )
+            await self._flush_outbox()
             return True
         body = line[len(self.prefix) :].strip()
         word, _, rest = body.partition(" ")
@@ -171,7 +192,27 @@ class ConsoleAdapter(Adapter):
             author_display=self.user,
         )
         self.deliver(actions)
+        await self._flush_outbox()
         return True
+
+    async def _flush_outbox(self) -> None:
+        # Show what the line caused (alerts, private replies) right after it, as a platform would.
+        if self.deliverer is not None:
+            await self.deliverer.drain()
+
+    async def send(self, delivery: Delivery) -> None:
+        """Print an outbox item; each key once, as an idempotent platform would."""
+        if delivery.key in self._delivered:
+            return
+        self._delivered.add(delivery.key)
+        if delivery.kind == "dm":
+            label = self._t("console.label.dm", user=delivery.target)
+        elif delivery.target == CONSOLE_MODERATORS:
+            label = self._t("console.label.moderators")
+        else:
+            label = self._t("console.label.room", room=delivery.target)
+        text = f"{delivery.ping} {delivery.text}" if delivery.ping else delivery.text
+        self._show(label, text)
 
     def _switch_role(self, text: str) -> None:
         try:
@@ -211,6 +252,7 @@ class ConsoleAdapter(Adapter):
             elif isinstance(action, DirectMessage):
                 self._show(self._t("console.label.dm", user=action.to.native_id), action.text)
             elif isinstance(action, PostToRoom):
-                self._show(self._t("console.label.room", room=action.room.native_id), action.text)
-            elif isinstance(action, AlertModerators):
-                self._show(self._t("console.label.moderators"), action.text)
+                if action.room.native_id == CONSOLE_MODERATORS:
+                    self._show(self._t("console.label.moderators"), action.text)
+                else:
+                    self._show(self._t("console.label.room", room=action.room.native_id), action.text)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import partial
+from importlib import resources
 from typing import Annotated, Literal, Self
 
+import yaml
 from pydantic import AfterValidator, Field, model_validator
 
 from bot.config.fields import (
@@ -19,7 +21,7 @@ from bot.config.fields import (
     raise_rule_problems,
 )
 
-__all__ = ["PhraseException", "PhraseRule", "Resource", "SafetySettings", "Tier", "Topic"]
+__all__ = ["PhraseException", "PhraseRule", "Resource", "SafetySettings", "Tier", "Topic", "default_resources"]
 
 Tier = Literal["distress", "concern", "urgent"]
 Topic = Literal["crisis", "mental-health", "legal", "coping", "community"]
@@ -58,7 +60,9 @@ class PhraseException(ConfigModel):
 class SafetySettings(ConfigModel):
     """Crisis detection and escalation to human moderators.
 
-    ``dry_run`` detects and logs but neither alerts moderators nor replies, for tuning a new lexicon.
+    ``dry_run`` alerts moderators (marked as a dry run) but never replies to members, for tuning a new lexicon.
+    ``merge_window``: one person's worrying messages within it update one alert instead of opening many.
+    ``follow_up_after``: how long after an alert is resolved the person gets a private check-in (``None``: never).
     """
 
     enabled: bool = True
@@ -66,6 +70,8 @@ class SafetySettings(ConfigModel):
     distress_replies: bool = True
     alert_resend_after: PositiveDuration = timedelta(minutes=30)
     reply_cooldown: Duration = timedelta(minutes=10)
+    merge_window: PositiveDuration = timedelta(hours=1)
+    follow_up_after: PositiveDuration | None = timedelta(days=1)
     extra_phrases: list[PhraseRule] = Field(default_factory=list)
     removed_phrases: list[_Phrase] = Field(default_factory=list)
     exceptions: list[PhraseException] = Field(default_factory=list)
@@ -101,3 +107,9 @@ class Resource(ConfigModel):
         if language not in self.languages:
             return False
         return "*" in self.countries or (country is not None and country.upper() in self.countries)
+
+
+def default_resources() -> list[Resource]:
+    """The well-known lines offered when the configuration lists none: an empty list is a choice, silence is not."""
+    raw = yaml.safe_load(resources.files("bot.config").joinpath("default_resources.yaml").read_text("utf-8"))
+    return [Resource.model_validate({**entry, "last_verified": str(entry["last_verified"])}) for entry in raw]

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 from bot.config.communities import Community, ModeratorSettings, PowerLevels, RoleSettings
 from bot.config.fields import CASE_INSENSITIVE, ConfigModel, PositiveDuration, raise_rule_problems
 from bot.config.platforms import ConsoleSettings, DiscordSettings, MatrixSettings, PlatformsSettings
-from bot.config.safety import PhraseException, PhraseRule, Resource, SafetySettings
+from bot.config.safety import PhraseException, PhraseRule, Resource, SafetySettings, default_resources
 from bot.model import Platform
 
 __all__ = [
@@ -157,7 +157,7 @@ class Settings(ConfigModel):
     communities: list[Community] = Field(default_factory=list)
     circles: CirclesSettings = Field(default_factory=CirclesSettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
-    resources: list[Resource] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=default_resources)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 

@@ -1,7 +1,8 @@
 """Message catalogues: every user-facing string, in English and Arabic.
 
-Catalogues are YAML files beside this module (``en.yaml``, ``ar.yaml``) with nested keys, flattened to dotted
-names (``circle.join.done``). Placeholders use ``str.format`` syntax (``{circle}``); only the template is formatted,
+Catalogues are YAML files in a folder per locale beside this module (``en/circles.yaml``, ``ar/circles.yaml``), one
+file per feature, with nested keys flattened to dotted names (``circle.join.done``); a key defined in two files of one
+locale is an error. Placeholders use ``str.format`` syntax (``{circle}``); only the template is formatted,
 so braces inside member-supplied values are never interpreted.
 """
 
@@ -51,10 +52,18 @@ class Catalogue:
         """Load the catalogues shipped with the package."""
         messages: dict[str, dict[str, str]] = {}
         for locale in LOCALES:
-            raw = yaml.safe_load(resources.files(__package__).joinpath(f"{locale}.yaml").read_text("utf-8"))
-            flat: dict[str, str] = {}
-            _flatten("", raw, flat)
-            messages[locale] = flat
+            folder = resources.files(__package__).joinpath(locale)
+            merged: dict[str, str] = {}
+            for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+                if not entry.name.endswith(".yaml"):
+                    continue
+                flat: dict[str, str] = {}
+                _flatten("", yaml.safe_load(entry.read_text("utf-8")), flat)
+                clash = merged.keys() & flat.keys()
+                if clash:
+                    raise ValueError(f"{locale}/{entry.name} redefines {sorted(clash)}")
+                merged.update(flat)
+            messages[locale] = merged
         return cls(messages)
 
     @property

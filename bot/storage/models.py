@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -30,9 +31,14 @@ __all__ = [
     "Circle",
     "CircleStatus",
     "Community",
+    "Escalation",
+    "EscalationStatus",
     "Member",
     "Membership",
     "MembershipStatus",
+    "OutboxItem",
+    "OutboxStatus",
+    "SafetyReply",
     "UTCDateTime",
     "Visibility",
 ]
@@ -111,6 +117,10 @@ class Community(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     country: Mapped[str | None] = mapped_column(String(2), default=None)
+    moderator_room: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Where alerts go: a channel or room id from the config."""
+    fallback_room: Mapped[str | None] = mapped_column(String(255), default=None)
+    on_call_role: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime]
 
     circles: Mapped[list[Circle]] = relationship(back_populates="community", passive_deletes=True)
@@ -128,6 +138,8 @@ class Member(Base):
     locale: Mapped[str | None] = mapped_column(String(8), default=None)
     """The member's own language choice, over the community's."""
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """Whether the member wants session reminders."""
     created_at: Mapped[datetime]
 
 
@@ -187,3 +199,100 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(128), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EscalationStatus:
+    """Values of ``escalations.status``."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class Escalation(Base):
+    """A person who may be in danger, and the moderators' handling of it.
+
+    ``excerpt`` is the only message text the bot keeps, and only because it was escalated; it is purged after the
+    configured retention. Several messages from one person within the merge window update one escalation.
+    """
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_community_member_status", "community_id", "member_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    source: Mapped[str] = mapped_column(String(16))
+    """``message`` (detected) or ``support`` (the person asked for a human)."""
+    tier: Mapped[str] = mapped_column(String(16))
+    about_other: Mapped[bool] = mapped_column(default=False)
+    excerpt: Mapped[str | None] = mapped_column(Text, default=None)
+    matched: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Lexicon phrases and tiers that matched: the explanation, never the message."""
+    room_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    link: Mapped[str | None] = mapped_column(String(512), default=None)
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.OPEN)
+    message_count: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resend_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_alert_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxStatus:
+    """Values of ``outbox.status``."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxItem(Base):
+    """A message that must not be lost: written in the same transaction as the decision, delivered with retries.
+
+    ``key`` is the idempotency key: unique, and handed to the platform (a Matrix transaction id, a Discord nonce)
+    so a retry after a crash is not shown twice. ``text`` is cleared once delivered.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``dm`` (to a person) or ``room`` (to a channel or room)."""
+    target: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"), default=None)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), default=None)
+    """The person a private message is for (so forgetting them removes it)."""
+    fallback: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Where a moderators' alert goes too when its destination keeps failing."""
+    ping: Mapped[str | None] = mapped_column(String(255), default=None)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    leased_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SafetyReply(Base):
+    """When the bot last wrote privately to a person about distress: the reply cooldown. No text."""
+
+    __tablename__ = "safety_replies"
+    __table_args__ = (UniqueConstraint("community_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("communities.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    last_reply_at: Mapped[datetime]
+    last_tier: Mapped[int] = mapped_column(Integer, default=0)
+    """The tier last answered (1 distress .. 3 urgent): a more serious one is answered within the cooldown."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import EXAMPLE_PLACEHOLDERS, ConfigError, is_placeholder, load_config, summarize
+from bot.config import EXAMPLE_PLACEHOLDERS, ConfigError, Resource, is_placeholder, load_config, summarize
 from bot.model import Platform
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.yaml"
@@ -79,3 +79,19 @@ def test_placeholder_check_catches_example_domains_beyond_the_list() -> None:
     assert is_placeholder("123456789012345678")
     assert not is_placeholder("@circles:matrix.org")
     assert not is_placeholder("https://example.organic.net")
+
+
+def test_the_default_resources_are_the_examples() -> None:
+    """With no resources key the bot offers exactly the lines the example documents."""
+    import yaml
+
+    from bot.config import default_settings
+
+    text = (Path(__file__).resolve().parents[2] / "config.example.yaml").read_text("utf-8")
+    block = text[text.index("\nresources:\n") + 1 : text.index("\nscheduling:")]
+    example = [
+        Resource.model_validate({**e, "last_verified": str(e["last_verified"])})
+        for e in yaml.safe_load(block)["resources"]
+    ]
+    assert default_settings().resources == example
+    assert default_settings().resources  # never empty by default

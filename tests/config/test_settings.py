@@ -159,4 +159,4 @@ privacy:
     assert "      moderator alerts: mods" in lines
     assert "Safety: DRY RUN" in text
     assert "audit log 2w" in text
-    assert "Resources: 0 help line(s)" in lines
+    assert "Resources: 3 help line(s) (countries: *, GB, IE, US)" in lines

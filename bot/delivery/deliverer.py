@@ -1,0 +1,201 @@
+"""The deliverer: drains the outbox through each platform's sender, with backoff, leases and a fallback.
+
+An item is leased before the platform call, so two processes never send it at once, and marked delivered after.
+A crash between the call and the mark leaves it leased; when the lease ends it is sent again under the same key,
+which platforms with idempotent sends (Matrix transaction ids) show once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.delivery.outbox import Delivery, enqueue
+from bot.errors import DeliveryRefused, PlatformError
+from bot.model import Platform
+from bot.storage import Database
+from bot.storage.models import OutboxItem, OutboxStatus
+
+__all__ = ["Deliverer", "Sender"]
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=5)
+FALLBACK_AFTER_ATTEMPTS = 3
+BATCH = 50
+
+
+class Sender(Protocol):
+    """What an adapter provides to deliver outbox items on its platform."""
+
+    async def send(self, delivery: Delivery) -> None:
+        """Deliver, or raise :class:`PlatformError` (try again) or :class:`DeliveryRefused` (never possible)."""
+        ...
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """Exponential from 2 s, capped at 5 minutes; a platform's retry-after wins when it is longer."""
+    delay = min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+class Deliverer:
+    """Delivers due outbox items; :meth:`run` loops until stopped, :meth:`drain` delivers what is due now."""
+
+    def __init__(self, database: Database, clock: Clock, senders: Mapping[Platform, Sender] | None = None) -> None:
+        self.database = database
+        self.clock = clock
+        self.senders: dict[Platform, Sender] = dict(senders or {})
+        self._wake = asyncio.Event()
+
+    def register(self, platform: Platform, sender: Sender) -> None:
+        """Route ``platform``'s items to ``sender``."""
+        self.senders[platform] = sender
+
+    def wake(self) -> None:
+        """Something was enqueued: deliver it now rather than at the next poll."""
+        self._wake.set()
+
+    async def _lease(self, now: datetime) -> list[OutboxItem]:
+        platforms = [platform.value for platform in self.senders]
+        async with self.database.transaction() as session:
+            statement = (
+                select(OutboxItem)
+                .where(
+                    OutboxItem.status == OutboxStatus.PENDING,
+                    OutboxItem.due_at <= now,
+                    OutboxItem.platform.in_(platforms),
+                    or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until <= now),
+                )
+                .order_by(OutboxItem.due_at, OutboxItem.id)
+                .limit(BATCH)
+                # Another process may be draining too: each takes rows the other has not locked.
+                .with_for_update(skip_locked=True)
+            )
+            items = list((await session.execute(statement)).scalars())
+            for item in items:
+                item.leased_until = now + LEASE
+                item.attempts += 1
+        return items
+
+    async def drain(self) -> int:
+        """Deliver every item due now (one pass per batch); returns how many were delivered."""
+        delivered = 0
+        while True:
+            items = await self._lease(self.clock.now())
+            if not items:
+                return delivered
+            for item in items:
+                delivered += await self._deliver(item)
+                await asyncio.sleep(0)  # long drains must not starve the platforms' heartbeats
+
+    async def _deliver(self, item: OutboxItem) -> int:
+        sender = self.senders[Platform(item.platform)]
+        delivery = Delivery(
+            key=item.key,
+            platform=Platform(item.platform),
+            kind="dm" if item.kind == "dm" else "room",
+            target=item.target,
+            text=item.text,
+            ping=item.ping,
+            escalation_id=item.escalation_id,
+        )
+        try:
+            await sender.send(delivery)
+        except DeliveryRefused as error:
+            await self._refused(item, str(error))
+            return 0
+        except PlatformError as error:
+            await self._retry(item, str(error), error.retry_after)
+            return 0
+        except Exception as error:  # an adapter bug must not lose the item: retry it like a platform error
+            log.exception("sender for %s failed on outbox item %s", item.platform, item.id)
+            await self._retry(item, type(error).__name__, None)
+            return 0
+        now = self.clock.now()
+        async with self.database.transaction() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.id)
+                .values(status=OutboxStatus.DELIVERED, delivered_at=now, text="", leased_until=None, last_error=None)
+            )
+        log.info("delivered outbox item %s (%s) after %d attempt(s)", item.id, item.kind, item.attempts)
+        return 1
+
+    async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
+        now = self.clock.now()
+        async with self.database.transaction() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.id)
+                .values(due_at=now + backoff(item.attempts, retry_after), leased_until=None, last_error=error[:300])
+            )
+            if item.fallback and item.attempts == FALLBACK_AFTER_ATTEMPTS:
+                await self._to_fallback(session, item, now)
+        level = logging.ERROR if item.escalation_id is not None else logging.WARNING
+        log.log(level, "outbox item %s not delivered (attempt %d): %s; will retry", item.id, item.attempts, error)
+
+    async def _refused(self, item: OutboxItem, error: str) -> None:
+        now = self.clock.now()
+        async with self.database.transaction() as session:
+            if item.fallback:
+                await self._to_fallback(session, item, now)
+                status = OutboxStatus.FAILED
+            elif item.escalation_id is not None and item.kind == "room":
+                # An alert with nowhere else to go is never dropped: keep trying, loudly.
+                status = OutboxStatus.PENDING
+            else:
+                status = OutboxStatus.FAILED
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item.id)
+                .values(
+                    status=status,
+                    leased_until=None,
+                    last_error=error[:300],
+                    due_at=now + backoff(item.attempts, None),
+                )
+            )
+        log.error("outbox item %s (%s) refused by %s: %s", item.id, item.kind, item.platform, error)
+
+    async def _to_fallback(self, session: AsyncSession, item: OutboxItem, now: datetime) -> None:
+        added = await enqueue(
+            session,
+            key=f"{item.key}:fallback",
+            community_id=item.community_id,
+            platform=Platform(item.platform),
+            kind="room",
+            target=item.fallback or "",
+            text=item.text,
+            now=now,
+            escalation_id=item.escalation_id,
+        )
+        if added:
+            log.error(
+                "moderator destination %s unreachable for outbox item %s: sent to the fallback", item.target, item.id
+            )
+
+    async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
+        """Deliver until ``stop`` is set, waking when told and at least every ``poll`` seconds for retries."""
+        while not stop.is_set():
+            try:
+                await self.drain()
+            except Exception:
+                # The database may be briefly unreachable; nothing is lost, the items stay in the outbox.
+                log.exception("outbox drain failed; will try again")
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()

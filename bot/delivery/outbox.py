@@ -1,0 +1,75 @@
+"""Writing to the outbox, inside the unit of work that decided to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.model import Platform
+from bot.storage.models import OutboxItem, OutboxStatus
+
+__all__ = ["Delivery", "enqueue"]
+
+Kind = Literal["dm", "room"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox item as an adapter's sender sees it."""
+
+    key: str
+    """Idempotency key: the same key is never shown twice by a platform that supports it."""
+    platform: Platform
+    kind: Kind
+    target: str
+    text: str
+    ping: str | None = None
+    escalation_id: int | None = None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    community_id: int,
+    platform: Platform,
+    kind: Kind,
+    target: str,
+    text: str,
+    now: datetime,
+    due_at: datetime | None = None,
+    escalation_id: int | None = None,
+    member_id: int | None = None,
+    fallback: str | None = None,
+    ping: str | None = None,
+) -> bool:
+    """Add an item unless one with the same key exists (a retried decision must not send twice).
+
+    Returns whether the item was added.
+    """
+    existing = await session.scalar(select(OutboxItem.id).where(OutboxItem.key == key))
+    if existing is not None:
+        return False
+    session.add(
+        OutboxItem(
+            key=key,
+            community_id=community_id,
+            platform=platform.value,
+            kind=kind,
+            target=target,
+            text=text,
+            escalation_id=escalation_id,
+            member_id=member_id,
+            fallback=fallback,
+            ping=ping,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            due_at=due_at or now,
+            created_at=now,
+        )
+    )
+    return True

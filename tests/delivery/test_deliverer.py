@@ -1,0 +1,228 @@
+"""The outbox under faults: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import ManualClock
+from bot.communities import CommunitySpec, console_ref, sync_communities
+from bot.delivery.deliverer import LEASE, Deliverer
+from bot.delivery.outbox import Delivery, enqueue
+from bot.errors import DeliveryRefused, PlatformError
+from bot.model import Platform
+from bot.storage import Database
+from bot.storage.models import Community, OutboxItem, OutboxStatus
+
+
+class FlakySender:
+    """A platform that fails the first ``failures`` calls in the way given, then works; records what it showed."""
+
+    def __init__(self, failures: int = 0, error: Exception | None = None) -> None:
+        self.failures = failures
+        self.error = error or PlatformError("503 Service Unavailable")
+        self.calls: list[str] = []
+        self.shown: list[Delivery] = []
+        self.seen_keys: set[str] = set()
+
+    async def send(self, delivery: Delivery) -> None:
+        self.calls.append(delivery.key)
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        if delivery.key in self.seen_keys:  # idempotent like Matrix transaction ids
+            return
+        self.seen_keys.add(delivery.key)
+        self.shown.append(delivery)
+
+
+async def _community(database: Database, clock: ManualClock) -> int:
+    await sync_communities(
+        database, [CommunitySpec("c", console_ref("c"), "C", "en", "UTC", None, moderator_room="#mods")], clock
+    )
+    async with database.transaction() as session:
+        return int(await session.scalar(select(Community.id)) or 0)
+
+
+async def _alert(database: Database, clock: ManualClock, key: str = "alert:1:new", fallback: str | None = None) -> None:
+    community_id = await _community(database, clock)
+    async with database.transaction() as session:
+        await enqueue(
+            session,
+            key=key,
+            community_id=community_id,
+            platform=Platform.CONSOLE,
+            kind="room",
+            target="#mods",
+            text="alert text",
+            now=clock.now(),
+            fallback=fallback,
+        )
+
+
+async def _items(database: Database) -> list[OutboxItem]:
+    async with database.transaction() as session:
+        return list((await session.execute(select(OutboxItem).order_by(OutboxItem.id))).scalars())
+
+
+async def test_delivered_once_and_text_cleared(database: Database, clock: ManualClock) -> None:
+    await _alert(database, clock)
+    sender = FlakySender()
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    assert await deliverer.drain() == 1
+    assert await deliverer.drain() == 0
+    assert [d.text for d in sender.shown] == ["alert text"]
+    (item,) = await _items(database)
+    assert item.status == OutboxStatus.DELIVERED
+    assert item.text == ""
+
+
+async def test_the_same_key_is_enqueued_once(database: Database, clock: ManualClock) -> None:
+    await _alert(database, clock)
+    async with database.transaction() as session:
+        added = await enqueue(
+            session,
+            key="alert:1:new",
+            community_id=(await _items(database))[0].community_id,
+            platform=Platform.CONSOLE,
+            kind="room",
+            target="#mods",
+            text="again",
+            now=clock.now(),
+        )
+    assert not added
+    assert len(await _items(database)) == 1
+
+
+async def test_5xx_bursts_are_retried_with_backoff_until_delivered(database: Database, clock: ManualClock) -> None:
+    await _alert(database, clock)
+    sender = FlakySender(failures=3)
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    assert await deliverer.drain() == 0
+    (item,) = await _items(database)
+    assert item.status == OutboxStatus.PENDING
+    assert item.due_at == clock.now() + timedelta(seconds=2)
+    assert item.last_error == "503 Service Unavailable"
+    # Not due yet: nothing is tried.
+    await deliverer.drain()
+    assert len(sender.calls) == 1
+    for wait in (2, 4, 8):
+        clock.advance(timedelta(seconds=wait))
+        await deliverer.drain()
+    assert len(sender.shown) == 1
+    assert len(sender.calls) == 4
+
+
+async def test_429_retry_after_is_honoured(database: Database, clock: ManualClock) -> None:
+    await _alert(database, clock)
+    sender = FlakySender(failures=1, error=PlatformError("429 Too Many Requests", retry_after=30))
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    await deliverer.drain()
+    clock.advance(timedelta(seconds=29))
+    await deliverer.drain()
+    assert sender.shown == []
+    clock.advance(timedelta(seconds=1))
+    await deliverer.drain()
+    assert len(sender.shown) == 1
+
+
+async def test_unreachable_destination_goes_to_the_fallback_and_keeps_trying(
+    database: Database, clock: ManualClock
+) -> None:
+    await _alert(database, clock, fallback="#backup")
+    sender = FlakySender(failures=10**6, error=PlatformError("timeout"))
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    for _ in range(3):
+        await deliverer.drain()
+        clock.advance(timedelta(minutes=5))
+    items = await _items(database)
+    assert [i.target for i in items] == ["#mods", "#backup"]
+    assert items[0].status == OutboxStatus.PENDING
+    sender.failures = 0
+    await deliverer.drain()
+    assert sorted(d.target for d in sender.shown) == ["#backup", "#mods"]
+
+
+async def test_refused_alert_without_fallback_is_never_dropped(database: Database, clock: ManualClock) -> None:
+    community_id = await _community(database, clock)
+    async with database.transaction() as session:
+        await enqueue(
+            session,
+            key="alert:9:new",
+            community_id=community_id,
+            platform=Platform.CONSOLE,
+            kind="room",
+            target="#gone",
+            text="alert",
+            now=clock.now(),
+            escalation_id=None,
+        )
+        item = (await session.execute(select(OutboxItem))).scalar_one()
+        item.escalation_id = None
+    sender = FlakySender(failures=1, error=DeliveryRefused("404 Unknown Channel"))
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    await deliverer.drain()
+    (item,) = await _items(database)
+    assert item.status == OutboxStatus.FAILED  # not an alert: a refused plain post is given up, with the reason
+    assert item.last_error == "404 Unknown Channel"
+
+
+async def test_a_crash_after_sending_resends_under_the_same_key_once_the_lease_ends(
+    database: Database, clock: ManualClock
+) -> None:
+    await _alert(database, clock)
+    sender = FlakySender()
+
+    class CrashAfterSend(Deliverer):
+        async def _deliver(self, item: OutboxItem) -> int:
+            await sender.send(Delivery(item.key, Platform.CONSOLE, "room", item.target, item.text))
+            raise KeyboardInterrupt  # the process dies before recording the delivery
+
+    with pytest.raises(KeyboardInterrupt):
+        await CrashAfterSend(database, clock, {Platform.CONSOLE: sender}).drain()
+    restarted = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    assert await restarted.drain() == 0  # still leased by the dead process
+    clock.advance(LEASE)
+    assert await restarted.drain() == 1
+    assert len(sender.calls) == 2
+    assert len(sender.shown) == 1  # the platform saw the same key twice and showed it once
+
+
+async def test_an_adapter_bug_does_not_lose_the_item(database: Database, clock: ManualClock) -> None:
+    await _alert(database, clock)
+    sender = FlakySender(failures=1, error=RuntimeError("adapter bug"))
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    await deliverer.drain()
+    clock.advance(timedelta(seconds=2))
+    await deliverer.drain()
+    assert len(sender.shown) == 1
+
+
+async def test_two_deliverers_on_one_database_deliver_each_item_once(database: Database, clock: ManualClock) -> None:
+    community_id = await _community(database, clock)
+    async with database.transaction() as session:
+        for number in range(40):
+            await enqueue(
+                session,
+                key=f"k{number}",
+                community_id=community_id,
+                platform=Platform.CONSOLE,
+                kind="room",
+                target="#mods",
+                text=str(number),
+                now=clock.now(),
+            )
+    calls: list[str] = []
+
+    class Counting:
+        async def send(self, delivery: Delivery) -> None:
+            calls.append(delivery.key)
+            await asyncio.sleep(0)
+
+    first = Deliverer(database, clock, {Platform.CONSOLE: Counting()})
+    second = Deliverer(database, clock, {Platform.CONSOLE: Counting()})
+    await asyncio.gather(first.drain(), second.drain())
+    assert sorted(calls) == sorted(f"k{n}" for n in range(40))
