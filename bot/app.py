@@ -13,11 +13,14 @@ from typing import TextIO
 from bot.adapters.base import Adapter
 from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, stdin_lines
 from bot.catalogue import build_catalogue
+from bot.circles.planning import SchedulingPolicy
+from bot.circles.session_flow import SessionFlow
+from bot.circles.timers import SessionScheduler, run_scheduler
 from bot.clock import Clock, SystemClock
 from bot.communities import CommunitySpec, console_ref, sync_communities
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
-from bot.engine import CircleLimits, Engine
+from bot.engine import CircleLimits, Engine, Scheduling
 from bot.errors import PeerCirclesError, PlatformCredentialsError
 from bot.i18n import Catalogue, catalogue
 from bot.model import CommunityRef, Platform
@@ -90,14 +93,26 @@ class Application:
         self.deliverer = Deliverer(self.database, self.clock)
         self.safety = Safety(Detector.build(settings.safety), settings.safety, settings.resources, self.messages)
         self.background = BackgroundTasks()
+        prefixes = {Platform.MATRIX: settings.platforms.matrix.command_prefix}
+        scheduling = settings.scheduling
+        self.policy = SchedulingPolicy(
+            reminder_offsets=tuple(scheduling.reminder_offsets),
+            facilitator_notice=scheduling.facilitator_notice,
+            misfire_grace=scheduling.misfire_grace,
+            session_grace=scheduling.session_grace,
+            monthly_cap=scheduling.facilitator_monthly_cap,
+        )
+        flow = SessionFlow(self.messages, prefixes)
+        self.scheduler = SessionScheduler(self.database, self.clock, flow, self.policy, self.deliverer.wake)
         self.engine = Engine(
             database=self.database,
             catalogue=build_catalogue(),
             messages=self.messages,
             clock=self.clock,
             limits=CircleLimits(settings.circles.default_capacity, settings.circles.max_capacity),
-            prefixes={Platform.MATRIX: settings.platforms.matrix.command_prefix},
+            prefixes=prefixes,
             safety=self.safety,
+            scheduling=Scheduling(self.policy, flow),
             on_outbox=self.deliverer.wake,
         )
         self.stop_event = asyncio.Event()
@@ -190,6 +205,7 @@ class Application:
     async def _serve(self) -> int:
         self.background.start(self.deliverer.run(self.stop_event), "outbox")
         self.background.start(self._tick(), "periodic")
+        self.background.start(run_scheduler(self.scheduler, self.stop_event), "scheduler")
         try:
             return await self._run_adapters()
         finally:

@@ -6,6 +6,7 @@ from functools import cache
 
 from bot import help as help_commands
 from bot import me
+from bot.circles import checkins, rotation_commands, schedule_commands, session_commands
 from bot.circles import commands as circle_commands
 from bot.commands import CommandCatalogue
 from bot.safety import commands as safety_commands
@@ -17,5 +18,14 @@ __all__ = ["build_catalogue"]
 def build_catalogue() -> CommandCatalogue:
     """Every command the bot understands, in the order help lists them."""
     return CommandCatalogue.of(
-        (*circle_commands.COMMANDS, *safety_commands.COMMANDS, *me.COMMANDS, *help_commands.COMMANDS)
+        (
+            *circle_commands.COMMANDS,
+            *schedule_commands.COMMANDS,
+            *session_commands.COMMANDS,
+            *rotation_commands.COMMANDS,
+            *checkins.COMMANDS,
+            *safety_commands.COMMANDS,
+            *me.COMMANDS,
+            *help_commands.COMMANDS,
+        )
     )

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.circles.planning import SchedulingPolicy
+from bot.circles.session_flow import SessionFlow
 from bot.clock import Clock
 from bot.commands import Command, CommandCatalogue, check_args, parse_command_text
 from bot.errors import UserError
@@ -28,6 +30,7 @@ from bot.model import (
     Platform,
     Reply,
     Role,
+    RoomRef,
     UserRef,
 )
 from bot.safety.detector import Tier
@@ -35,7 +38,7 @@ from bot.safety.escalation import Report, Safety
 from bot.storage import Database
 from bot.storage.models import AuditEntry, Community, Member
 
-__all__ = ["CircleLimits", "CommandContext", "Engine"]
+__all__ = ["CircleLimits", "CommandContext", "Engine", "Scheduling"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,14 @@ class CircleLimits:
 
     default_capacity: int = 12
     max_capacity: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduling:
+    """The scheduling policy and the session flow, for commands that plan or run sessions."""
+
+    policy: SchedulingPolicy
+    flow: SessionFlow
 
 
 @dataclass(slots=True)
@@ -66,6 +77,7 @@ class CommandContext:
     limits: CircleLimits
     prefix: str
     safety: Safety | None = None
+    scheduling: Scheduling | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def report(self) -> Report:
@@ -135,6 +147,7 @@ class Engine:
         limits: CircleLimits | None = None,
         prefixes: Mapping[Platform, str] | None = None,
         safety: Safety | None = None,
+        scheduling: Scheduling | None = None,
         on_outbox: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
@@ -144,6 +157,7 @@ class Engine:
         self.limits = limits or CircleLimits()
         self.prefixes = dict(prefixes or {})
         self.safety = safety
+        self.scheduling = scheduling or Scheduling(SchedulingPolicy(), SessionFlow(messages, self.prefixes))
         self.on_outbox = on_outbox or (lambda: None)
 
     async def _scan_arguments(self, ctx: CommandContext) -> bool:
@@ -151,9 +165,7 @@ class Engine:
         if self.safety is None or not self.safety.settings.enabled:
             return False
         written = [
-            str(ctx.args[option.name])
-            for option in ctx.command.options
-            if option.free_text and option.name in ctx.args
+            str(ctx.args[option.name]) for option in ctx.command.options if option.free_text and option.name in ctx.args
         ]
         if not written:
             return False
@@ -230,13 +242,24 @@ class Engine:
         text: str,
         *,
         platform_role: Role = Role.MEMBER,
-        room: Any = None,
+        room: RoomRef | None = None,
         author_display: str = "",
     ) -> list[Action]:
         """Parse command text (after the prefix) and run it. Parse errors become a private, translated reply."""
         try:
             parsed = parse_command_text(self.catalogue, text)
         except UserError as error:
+            # A mistyped command is still the person's words: a crisis must never hide behind a typo.
+            await self.handle_message(
+                IncomingMessage(
+                    community=community,
+                    author=author,
+                    text=text,
+                    event_id=f"unparsed:{self.clock.now().isoformat()}",
+                    room=room,
+                    author_display=author_display,
+                )
+            )
             return [await self._error_reply(community, author, error)]
         invocation = CommandInvocation(
             community=community,
@@ -300,6 +323,7 @@ class Engine:
                     limits=self.limits,
                     prefix=prefix,
                     safety=self.safety,
+                    scheduling=self.scheduling,
                 )
                 actions = list(await command.handler(context))
                 scanned = await self._scan_arguments(context)

@@ -14,12 +14,14 @@ from typing import NewType
 __all__ = [
     "Action",
     "CircleId",
+    "CloseSpace",
     "CommandInvocation",
     "CommunityId",
     "CommunityRef",
     "DirectMessage",
     "IncomingMessage",
     "MemberId",
+    "OpenSpace",
     "Platform",
     "PostToRoom",
     "Reply",
@@ -162,4 +164,20 @@ class IncomingMessage:
     author_display: str = ""
 
 
-Action = Reply | DirectMessage | PostToRoom
+@dataclass(frozen=True, slots=True)
+class OpenSpace:
+    """Open a private space for a session (a Discord private thread, a Matrix room) with these members in it."""
+
+    room: RoomRef
+    title: str
+    members: tuple[UserRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CloseSpace:
+    """Archive a session's space."""
+
+    room: RoomRef
+
+
+Action = Reply | DirectMessage | PostToRoom | OpenSpace | CloseSpace

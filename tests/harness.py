@@ -7,11 +7,14 @@ from datetime import date
 
 from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, lines_from
 from bot.catalogue import build_catalogue
+from bot.circles.planning import SchedulingPolicy
+from bot.circles.session_flow import SessionFlow
+from bot.circles.timers import SessionScheduler
 from bot.clock import ManualClock
 from bot.communities import CommunitySpec, console_ref, sync_communities
 from bot.config import Resource, SafetySettings
 from bot.delivery.deliverer import Deliverer
-from bot.engine import Engine
+from bot.engine import Engine, Scheduling
 from bot.i18n import catalogue
 from bot.model import Role
 from bot.safety.detector import Detector
@@ -61,21 +64,28 @@ class Console:
         locale: str = "en",
         safety: SafetySettings | None = None,
         moderator_room: str | None = CONSOLE_MODERATORS,
+        policy: SchedulingPolicy | None = None,
+        timezone: str = "UTC",
     ) -> None:
         self.database = database
         self.clock = clock
         self.locale = locale
         self.moderator_room = moderator_room
+        self.timezone = timezone
         self.output = io.StringIO()
         settings = safety or SafetySettings()
         self.deliverer = Deliverer(database, clock)
         self.safety = Safety(Detector.build(settings), settings, RESOURCES, catalogue())
+        self.policy = policy or SchedulingPolicy()
+        flow = SessionFlow(catalogue(), {})
+        self.scheduler = SessionScheduler(database, clock, flow, self.policy, self.deliverer.wake)
         self.engine = Engine(
             database=database,
             catalogue=build_catalogue(),
             messages=catalogue(),
             clock=clock,
             safety=self.safety,
+            scheduling=Scheduling(self.policy, flow),
             on_outbox=self.deliverer.wake,
         )
         self.adapter = ConsoleAdapter(
@@ -101,7 +111,7 @@ class Console:
                     console_ref("console"),
                     "Test community",
                     self.locale,
-                    "UTC",
+                    self.timezone,
                     "GB",
                     moderator_room=self.moderator_room,
                     fallback_room="#moderators-backup",
@@ -120,12 +130,23 @@ class Console:
         return printed
 
     async def later(self, **delta: float) -> str:
-        """Move the clock forward, run the periodic duties and deliver what fell due; returns what was shown."""
+        """Let time pass as a running bot would: every timer and delivery that falls due on the way happens at its
+        own moment, in order. Returns what the console showed meanwhile."""
         from datetime import timedelta
 
         start = self.output.tell()
-        self.clock.advance(timedelta(**delta))
+        target = self.clock.now() + timedelta(**delta)
+        while True:
+            due = await self.scheduler.next_due()
+            if due is None or due > target:
+                break
+            if due > self.clock.now():
+                self.clock.advance(due - self.clock.now())
+            await self.scheduler.run_due()
+            await self.deliverer.drain()
+        self.clock.advance(target - self.clock.now())
         await self.engine.tick()
+        await self.scheduler.run_due()
         await self.deliverer.drain()
         self.output.seek(start)
         return self.output.read()

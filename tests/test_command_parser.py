@@ -102,11 +102,33 @@ def test_usage_is_generated_from_the_options() -> None:
 
 def test_roles_are_declared_on_every_command() -> None:
     moderator_only = {c.name for c in CATALOGUE.commands.values() if c.min_role >= Role.MODERATOR}
-    assert moderator_only == {"circle create", "circle archive", "alert list", "alert claim", "alert resolve"}
+    assert moderator_only == {
+        "circle create",
+        "circle archive",
+        "circle schedule-set",
+        "circle schedule-clear",
+        "facilitate train",
+        "rotation set",
+        "alert list",
+        "alert claim",
+        "alert resolve",
+    }
     assert {c.name for c in CATALOGUE.visible_to(Role.MEMBER)} == set(CATALOGUE.commands) - moderator_only
 
 
-def test_option_names_are_unique_and_rest_is_last() -> None:
+def test_words_after_a_multi_word_name_bind_from_the_end() -> None:
+    assert parse("facilitate train Evening circle amal") == (
+        "facilitate train",
+        {"circle": "Evening circle", "member": "amal"},
+    )
+    assert parse("facilitate away New parents 2026-12-01 2026-12-07") == (
+        "facilitate away",
+        {"circle": "New parents", "from": "2026-12-01", "to": "2026-12-07"},
+    )
+    assert parse('facilitate train "Evening circle" amal')[1] == {"circle": "Evening circle", "member": "amal"}
+
+
+def test_option_names_are_unique_and_one_takes_the_rest() -> None:
     for command in CATALOGUE.commands.values():
         names = [option.name for option in command.options]
         assert len(names) == len(set(names)), command.name
@@ -117,3 +139,10 @@ def test_option_names_are_unique_and_rest_is_last() -> None:
         for option in command.options:
             if option.kind is OptionKind.CHOICE:
                 assert option.choices, (command.name, option.name)
+
+
+def test_apostrophes_are_letters_and_only_double_quotes_group() -> None:
+    assert parse("support I can't sleep and it's late") == ("support", {"note": "I can't sleep and it's late"})
+    assert parse("circle join “Evening circle”") == ("circle join", {"circle": "Evening circle"})
+    assert parse('circle create Evening topic="loss and grief"')[1]["topic"] == "loss and grief"
+    assert error_of('circle join "Evening').key == "error.unbalanced_quotes"

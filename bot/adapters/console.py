@@ -21,9 +21,11 @@ from bot.engine import Engine
 from bot.i18n import Catalogue
 from bot.model import (
     Action,
+    CloseSpace,
     CommunityRef,
     DirectMessage,
     IncomingMessage,
+    OpenSpace,
     Platform,
     PostToRoom,
     Reply,
@@ -251,6 +253,14 @@ class ConsoleAdapter(Adapter):
                 self._show(label, action.text)
             elif isinstance(action, DirectMessage):
                 self._show(self._t("console.label.dm", user=action.to.native_id), action.text)
+            elif isinstance(action, OpenSpace):
+                people = ", ".join(member.native_id for member in action.members)
+                self._show(
+                    self._t("console.label.room", room=action.room.native_id),
+                    self._t("console.space_opened", title=action.title, members=people),
+                )
+            elif isinstance(action, CloseSpace):
+                self._show(self._t("console.label.room", room=action.room.native_id), self._t("console.space_closed"))
             elif isinstance(action, PostToRoom):
                 if action.room.native_id == CONSOLE_MODERATORS:
                     self._show(self._t("console.label.moderators"), action.text)

@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.model import Action, Role
 from bot.storage.models import Circle, CircleStatus, Membership, MembershipStatus, Visibility
 
-__all__ = ["COMMANDS"]
+__all__ = ["CIRCLE_NAME", "COMMANDS", "find_for"]
 
 CIRCLE_NAME = Option("circle", rest=True, max_length=MAX_NAME, autocomplete="circle")
 
@@ -21,7 +21,8 @@ def _privileged(ctx: CommandContext) -> bool:
     return ctx.role >= Role.MODERATOR
 
 
-async def _find(ctx: CommandContext, *, for_update: bool = False) -> Circle:
+async def find_for(ctx: CommandContext, *, for_update: bool = False) -> Circle:
+    """The circle named by the ``circle`` argument, as the caller may see it."""
     return await service.find_circle(
         ctx.session,
         ctx.community.id,
@@ -103,7 +104,7 @@ async def list_circles(ctx: CommandContext) -> Sequence[Action]:
 
 async def info(ctx: CommandContext) -> Sequence[Action]:
     """Show one circle: topic, description, seats, waitlist and the caller's own place."""
-    circle = await _find(ctx)
+    circle = await find_for(ctx)
     counted = await service.counts(ctx.session, circle.id)
     membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
     if membership is None:
@@ -130,7 +131,7 @@ async def info(ctx: CommandContext) -> Sequence[Action]:
 
 async def join(ctx: CommandContext) -> Sequence[Action]:
     """Take a seat, or a place on the waitlist when the circle is full."""
-    circle = await _find(ctx, for_update=True)
+    circle = await find_for(ctx, for_update=True)
     if circle.status == CircleStatus.ARCHIVED:
         raise UserError("circle.error.archived", circle=circle.name)
     membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
@@ -155,7 +156,7 @@ async def join(ctx: CommandContext) -> Sequence[Action]:
 
 async def leave(ctx: CommandContext) -> Sequence[Action]:
     """Give up a seat (the first in line takes it and is told) or a waitlist place."""
-    circle = await _find(ctx, for_update=True)
+    circle = await find_for(ctx, for_update=True)
     membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
     if membership is None:
         raise UserError("circle.error.not_member", circle=circle.name)
@@ -189,7 +190,7 @@ async def _fill_seats(ctx: CommandContext, circle: Circle) -> list[Action]:
 
 async def archive(ctx: CommandContext) -> Sequence[Action]:
     """Archive a circle: no new joins; everyone in it or waiting is told privately."""
-    circle = await _find(ctx, for_update=True)
+    circle = await find_for(ctx, for_update=True)
     if circle.status == CircleStatus.ARCHIVED:
         raise UserError("circle.error.already_archived", circle=circle.name)
     circle.status = CircleStatus.ARCHIVED

@@ -124,6 +124,7 @@ class SchedulingSettings(ConfigModel):
     facilitator_notice: PositiveDuration = timedelta(hours=48)
     misfire_grace: PositiveDuration = timedelta(minutes=10)
     session_grace: PositiveDuration = timedelta(minutes=15)
+    facilitator_monthly_cap: Annotated[int, Field(ge=1, le=31)] | None = None
 
     @field_validator("reminder_offsets")
     @classmethod

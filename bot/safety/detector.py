@@ -222,7 +222,8 @@ class _Reading:
     def _set_aside(self, hit: Hit, entry: Entry) -> bool:
         """Reported, fictional, or incidental (games, sport, accidents): not the writer's crisis."""
         low, high = self._window(self.sentence_ends, hit)
-        for cue in self._cues("reported", low, high):
+        # "I told the police he hits me": a disclosure about the writer is never someone else's story
+        for cue in [] if entry.category in _ABOUT_WRITER else self._cues("reported", low, high):
             if entry.other or (
                 cue.end <= hit.start and (self._quoted(hit) or not self._speaks_of_self(cue.end, hit.start))
             ):
@@ -311,7 +312,7 @@ class _Reading:
     def detection(self) -> Detection:
         """The verdict, or a quiet one when nothing counted."""
         matches: list[Match] = []
-        cue_spans: set[tuple[int, int]] = set()
+        cues: dict[tuple[int, int], Match] = {}  # the method or time cues that raised a match, by span
         language = None
         best = Tier.NONE
         for j in self._judge() if self.hits else []:
@@ -322,11 +323,11 @@ class _Reading:
             span = self.mapped.span(j.hit.start, j.hit.end)
             matches.append(Match(j.entry.phrase, tier, j.entry.lexicon, span, j.about_other))
             if raised is not None:
+                cue: Cue = self.index.cues[raised.item]
                 cue_span = self.mapped.span(raised.start, raised.end)
-                if cue_span not in cue_spans:
-                    cue_spans.add(cue_span)
-                    cue: Cue = self.index.cues[raised.item]
-                    matches.append(Match(cue.phrase, Tier.URGENT, cue.lexicon, cue_span, j.about_other))
+                cues.setdefault(cue_span, Match(cue.phrase, Tier.URGENT, cue.lexicon, cue_span, j.about_other))
+        # A cue inside a matched phrase ("tonight" in "kill myself tonight") adds nothing to the explanation.
+        matches += [c for s, c in cues.items() if not any(m.span[0] <= s[0] and s[1] <= m.span[1] for m in matches)]
         if not matches:
             return _quiet(self.original)
         if len(matches) > _MAX_MATCHES:
@@ -342,6 +343,7 @@ class Detector:
 
     def __init__(self, index: PhraseIndex) -> None:
         self._index = index
+        self._candidates = index.has_candidates
 
     @classmethod
     def build(cls, settings: SafetySettings | None = None) -> Detector:
@@ -366,7 +368,7 @@ class Detector:
     def scan(self, text: str) -> Detection:
         """Judge one message. Pure and thread-safe; never raises on any ``str``."""
         try:
-            if not self._index.has_candidates(normalise(text)):
+            if not self._candidates(normalise(text)):
                 return _quiet(text)
             return _Reading(self._index, text).detection()
         except Exception:  # a bug here must cost one verdict, never the message loop

@@ -16,13 +16,16 @@ The matching form of a message is built token by token (a token is a run of non-
 4. runs of one repeated character collapse to one (``diiiie`` = ``die``, ``sooo`` = ``so``; ``kill`` = ``kil``).
 
 Tokens are then joined by one space, and a run of three or more one-letter tokens (``k i l l  m y s e l f``) is
-joined into one word. Arabic script is never transliterated: the folds of step 2 touch only ASCII digits, symbols
-and Latin letters, and Arabizi (Arabic in Latin letters with digits, ``3ayez amoot``) keeps working because its
+joined into words (two or more spaces, or a line break, separate them). Zero-width joiners and non-joiners are
+removed from this matching form only (no English or Arabic phrase needs them); the original text is untouched.
+Arabic script is never transliterated: the folds of step 2 touch only ASCII digits, symbols and Latin letters, and
+Arabizi (Arabic in Latin letters with digits, ``3ayez amoot``) keeps working because its
 lexicon is folded by the same function as the text.
 
-:func:`normalise` is the fast path (a per-token cache, no offsets). :func:`normalise_mapped` is the slow path run
-only when something matched: it returns the same text and, for each character, the range of the original text it
-came from, so a match reports a span in the text as received.
+:func:`normalise` is the fast path (a per-token cache, no offsets; in C for most tokens). :func:`normalise_mapped`
+is the slow path, run only when a phrase may have matched: it returns the same text and, for each character, the
+range of the original text it came from, so a match reports a span in the text as received. Every step is a single
+pass or a regular expression without backtracking, so time grows linearly with the length of the message.
 """
 
 from __future__ import annotations
@@ -129,13 +132,35 @@ class _CharTable(dict[str, str]):
 _CHARS = _CharTable()
 
 
+class _CodeTable(dict[int, str]):
+    """The same folds keyed by code point, as ``str.translate`` wants them."""
+
+    def __missing__(self, code: int) -> str:
+        folded = _CHARS[chr(code)]
+        if len(self) < _CACHE_LIMIT:
+            self[code] = folded
+        return folded
+
+
+_CODES = _CodeTable()
+# The token-level steps of _token_mapped in C: "!" between Latin letters; a test that no letters are spelled
+# one by one (a necessary condition: letter, separator, letter, separator, letter); runs of one character.
+_BANGS = re.compile(r"(?<=[a-z])!+(?=[a-z])")
+_SEPARATOR = "[" + re.escape("".join(sorted(_DOT_SEPARATORS))) + "]"
+_MAYBE_DOTTED = re.compile(rf"[^\W\d_]{_SEPARATOR}[^\W\d_]{_SEPARATOR}[^\W\d_]")
+_REPEATS = re.compile(r"(.)\1+", re.DOTALL)
+
+
 def _token_mapped(token: str) -> tuple[list[str], list[int], list[int]]:
     """Normalise one token; each output character with the [start, end) range of ``token`` it came from."""
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     for index, char in enumerate(token):
-        for out in _CHARS[char]:
+        folded = _CHARS[char]
+        if not folded and ends and ends[-1] == index and unicodedata.category(char).startswith("M"):
+            ends[-1] = index + 1  # a removed diacritic belongs to its letter: spans keep the whole word
+        for out in folded:
             chars.append(out)
             starts.append(index)
             ends.append(index + 1)
@@ -216,7 +241,9 @@ class _Memo(dict[str, _Value]):
         self._older: dict[str, _Value] = {}
 
     def __missing__(self, token: str) -> _Value:
-        value = self._older[token] if token in self._older else self._compute(token)
+        value = self._older.get(token)  # one read: another thread may swap generations meanwhile
+        if value is None:
+            value = self._compute(token)
         if len(token) <= _CACHEABLE_TOKEN:
             if len(self) >= _CACHE_LIMIT:
                 self._older = self.copy()
@@ -230,8 +257,18 @@ def _piece(token: str) -> _Piece:
     return "".join(chars), tuple(starts), tuple(ends)
 
 
+def _fold_token(token: str) -> str:
+    """``_token_mapped(token)`` as a string, in C unless letters may be spelled one by one (k.i.l.l)."""
+    folded = token.translate(_CODES)
+    if "!" in folded:
+        folded = _BANGS.sub(lambda bangs: "i" * len(bangs.group()), folded)
+    if _MAYBE_DOTTED.search(folded):
+        return "".join(_token_mapped(token)[0])
+    return _REPEATS.sub(r"\1", folded.replace("-", " ")).strip(" ")
+
+
 def _marked(token: str) -> str:
-    folded = _PIECES[token][0]
+    folded = _fold_token(token)
     return folded + _MARK if len(folded) == 1 and folded.isalpha() else folded
 
 
@@ -241,7 +278,9 @@ _TOKENS: _Memo[str] = _Memo(_marked)  # one-letter tokens carry _MARK, for the s
 
 def normalise(text: str) -> str:
     """The matching form of ``text`` (fast path, no offsets). Equal to ``normalise_mapped(text).text``."""
-    folded = " ".join(filter(None, map(_TOKENS.__getitem__, text.split())))
+    folded = " ".join(map(_TOKENS.__getitem__, text.split()))
+    if "  " in folded or folded[:1] == " " or folded[-1:] == " ":  # a token of invisible characters only
+        folded = " ".join(filter(None, folded.split(" ")))
     if _MARK in folded:
         if _SPACED_RUN.search(folded):
             return normalise_mapped(text).text
@@ -317,11 +356,11 @@ def normalise_mapped(text: str) -> Normalised:
     spaced: list[tuple[int, int]] = []
     breaks: list[int] = []
     length = 0
-    for number, (base, (folded, starts, ends), joined) in enumerate(groups):
+    for number, (base, (folded, first_starts, _), joined) in enumerate(groups):
         if number:
             if line_breaks:
                 previous_base, previous = groups[number - 1][0], groups[number - 1][1]
-                if _wide(text[previous_base + previous[2][-1] : base + starts[0]], spaces=False):
+                if _wide(text[previous_base + previous[2][-1] : base + first_starts[0]], spaces=False):
                     breaks.append(length)
             parts.append(" ")
             length += 1

@@ -169,5 +169,3 @@ class Timer(Base):
     leased_until: Mapped[datetime | None] = mapped_column(default=None)
     done_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
-
-

@@ -288,3 +288,12 @@ async def test_failed_deliveries_and_a_restart_deliver_each_alert_exactly_once(c
     assert out.count("[direct message to amal]") == 1
     assert await restarted.later(minutes=5) == ""
     assert len(shown) == 2
+
+
+async def test_a_crisis_inside_a_mistyped_command_still_reaches_moderators(console: Console) -> None:
+    await console.as_("amal")
+    out = await console.say('!support "honestly I want to kill myself')
+    assert "A quotation mark is missing its partner." in out
+    assert "⚠ Concern alert #1" in out
+    out = await console.say("!support I can't go on, I want to kill myself")
+    assert "I've told the moderators privately" in out

@@ -1,0 +1,103 @@
+"""Who may lead a circle's sessions, and the rotation ledger read from the sessions they led."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.circles.rotation import Candidate, Choice, choose
+from bot.storage.models import Membership
+from bot.storage.schedule_models import AwayPeriod, CircleSession, Facilitator, SessionStatus
+
+__all__ = ["FAIRNESS_WINDOW", "candidates", "choose_for", "is_facilitator"]
+
+# Fairness counts sessions led over roughly a season, so a long-serving facilitator is not owed a break forever.
+FAIRNESS_WINDOW = timedelta(days=91)
+# A session assigned and not yet held counts as led: a commitment is load, and not counting it would hand the next
+# session to the same person. Missed, postponed or unstaffed sessions count for nobody.
+LED = (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.CLOSED)
+
+
+async def is_facilitator(session: AsyncSession, circle_id: int, member_id: int) -> bool:
+    """A trained facilitator of this circle, or a member whose membership role is facilitator."""
+    trained = await session.scalar(
+        select(Facilitator.id).where(
+            Facilitator.circle_id == circle_id, Facilitator.member_id == member_id, Facilitator.trained.is_(True)
+        )
+    )
+    if trained is not None:
+        return True
+    role = await session.scalar(
+        select(Membership.role).where(Membership.circle_id == circle_id, Membership.member_id == member_id)
+    )
+    return role == "facilitator"
+
+
+async def candidates(
+    session: AsyncSession, circle_id: int, now: datetime, *, include_planned: bool = True
+) -> list[Candidate]:
+    """Every facilitator of the circle with their away periods and what the ledger says they led.
+
+    ``include_planned`` counts sessions assigned but not yet started; a projection that assigns them itself
+    leaves them out so they are not counted twice.
+    """
+    until = now if not include_planned else datetime.max.replace(tzinfo=now.tzinfo)
+    rows = list(
+        (
+            await session.execute(
+                select(Facilitator).where(Facilitator.circle_id == circle_id).order_by(Facilitator.id)
+            )
+        ).scalars()
+    )
+    if not rows:
+        return []
+    away: dict[int, list[tuple[datetime, datetime]]] = {}
+    for period in (
+        await session.execute(select(AwayPeriod).where(AwayPeriod.facilitator_id.in_([row.id for row in rows])))
+    ).scalars():
+        away.setdefault(period.facilitator_id, []).append((period.starts_at, period.ends_at))
+    window = (
+        select(CircleSession.facilitator_id, func.count(), func.max(CircleSession.start_at))
+        .where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status.in_(LED),
+            CircleSession.start_at >= now - FAIRNESS_WINDOW,
+            CircleSession.start_at < until,
+        )
+        .group_by(CircleSession.facilitator_id)
+    )
+    led = {member_id: (count, last) for member_id, count, last in (await session.execute(window)).all()}
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    month = (
+        select(CircleSession.facilitator_id, func.count())
+        .where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status.in_(LED),
+            CircleSession.start_at >= month_start,
+            CircleSession.start_at < min(next_month, until),
+        )
+        .group_by(CircleSession.facilitator_id)
+    )
+    this_month: dict[int | None, int] = {row[0]: row[1] for row in (await session.execute(month)).all()}
+    return [
+        Candidate(
+            member_id=row.member_id,
+            trained=row.trained,
+            volunteering=row.volunteering,
+            away=tuple(away.get(row.id, ())),
+            led_in_window=led.get(row.member_id, (0, None))[0],
+            last_led=led.get(row.member_id, (0, None))[1],
+            led_this_month=this_month.get(row.member_id, 0),
+        )
+        for row in rows
+    ]
+
+
+async def choose_for(
+    session: AsyncSession, circle_id: int, start: datetime, now: datetime, load_cap: int | None
+) -> Choice:
+    """The fairest facilitator and a backup for a session starting at ``start``."""
+    return choose(await candidates(session, circle_id, now), start, load_cap=load_cap)

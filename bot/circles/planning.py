@@ -1,0 +1,145 @@
+"""Planning: turn a circle's next occurrence into a session row and the timers that serve it.
+
+Only the next occurrence of each circle is planned; firing its start plans the one after. So 100,000 circles keep
+100,000 sessions ahead, not years of them, and a changed schedule replaces just one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.circles.facilitation import choose_for
+from bot.circles.recurrence import Schedule, next_occurrence
+from bot.storage.models import Circle, CircleStatus
+from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus, Timer, TimerStatus
+from bot.storage.upsert import insert_ignore
+
+__all__ = ["SchedulingPolicy", "plan_next", "replan", "session_key", "upcoming_session"]
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingPolicy:
+    """The scheduling settings the engine needs (see ``scheduling`` in config.example.yaml)."""
+
+    reminder_offsets: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(minutes=15))
+    facilitator_notice: timedelta = timedelta(hours=48)
+    misfire_grace: timedelta = timedelta(minutes=10)
+    session_grace: timedelta = timedelta(minutes=15)
+    monthly_cap: int | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def session_key(circle_id: int, original_start: datetime) -> str:
+    """The occurrence key, unique in the database: a restart or a second process plans it once."""
+    return f"session:{circle_id}:{original_start.isoformat()}"
+
+
+async def upcoming_session(session: AsyncSession, circle_id: int, now: datetime) -> CircleSession | None:
+    """The circle's planned session that has not ended yet (scheduled or open), earliest first."""
+    result = await session.execute(
+        select(CircleSession)
+        .where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status.in_((SessionStatus.SCHEDULED, SessionStatus.OPEN)),
+            CircleSession.end_at > now,
+        )
+        .order_by(CircleSession.start_at)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def _timer(
+    session: AsyncSession, key: str, kind: str, due: datetime, now: datetime, row: CircleSession, **data: object
+) -> None:
+    await insert_ignore(
+        session,
+        Timer,
+        {
+            "key": key,
+            "kind": kind,
+            "circle_id": row.circle_id,
+            "session_id": row.id,
+            "data": dict(data),
+            "due_at": due,
+            "status": TimerStatus.PENDING,
+            "created_at": now,
+        },
+    )
+
+
+async def plan_next(
+    session: AsyncSession, circle_id: int, now: datetime, policy: SchedulingPolicy
+) -> CircleSession | None:
+    """Plan the circle's next session after ``now`` unless one is already planned; returns it (or ``None``)."""
+    circle = await session.get(Circle, circle_id)
+    schedule_row = await session.get(CircleSchedule, circle_id)
+    if circle is None or schedule_row is None or circle.status != CircleStatus.ACTIVE:
+        return None
+    planned = await session.scalar(
+        select(CircleSession).where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status == SessionStatus.SCHEDULED,
+            CircleSession.start_at > now,
+        )
+    )
+    if planned is not None:
+        return planned
+    schedule = Schedule.from_dict(schedule_row.rule)
+    last = await session.scalar(
+        select(func.max(CircleSession.original_start)).where(CircleSession.circle_id == circle_id)
+    )
+    occurrence = next_occurrence(schedule, max(now, last) if last is not None else now)
+    if occurrence is None:
+        return None
+    key = session_key(circle_id, occurrence.original_start)
+    await insert_ignore(
+        session,
+        CircleSession,
+        {
+            "circle_id": circle_id,
+            "key": key,
+            "original_start": occurrence.original_start,
+            "start_at": occurrence.start,
+            "end_at": occurrence.end,
+            "status": SessionStatus.SCHEDULED,
+            "created_at": now,
+        },
+    )
+    row = (await session.execute(select(CircleSession).where(CircleSession.key == key))).scalar_one()
+    if row.facilitator_id is None:
+        choice = await choose_for(session, circle_id, row.start_at, now, policy.monthly_cap)
+        row.facilitator_id, row.backup_id = choice.primary, choice.backup
+    for offset in policy.reminder_offsets:
+        due = row.start_at - offset
+        if due >= now:  # a reminder whose time passed before the session was planned is never planned
+            minutes = int(offset / timedelta(minutes=1))
+            await _timer(session, f"reminder:{row.id}:{minutes}", "reminder", due, now, row, minutes=minutes)
+    await _timer(
+        session, f"notice:{row.id}", "facilitator_notice", max(now, row.start_at - policy.facilitator_notice), now, row
+    )
+    if schedule_row.quorum:
+        due = row.start_at - timedelta(minutes=schedule_row.quorum_check_minutes)
+        await _timer(session, f"quorum:{row.id}", "quorum", max(now, due), now, row)
+    await _timer(session, f"start:{row.id}", "start", row.start_at, now, row)
+    await _timer(session, f"close:{row.id}", "close", row.end_at + policy.session_grace, now, row)
+    return row
+
+
+async def replan(
+    session: AsyncSession, circle_id: int, now: datetime, policy: SchedulingPolicy
+) -> CircleSession | None:
+    """After a schedule change: drop the planned (not yet started) session and its timers, and plan anew."""
+    await session.execute(
+        delete(CircleSession).where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status == SessionStatus.SCHEDULED,
+            CircleSession.start_at > now,
+        )
+    )
+    await session.flush()
+    return await plan_next(session, circle_id, now, policy)

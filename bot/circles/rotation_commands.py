@@ -1,0 +1,297 @@
+"""``facilitate`` (volunteer, step-down, away, train) and ``rotation`` (show, swap, accept, set)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.circles import service
+from bot.circles.commands import CIRCLE_NAME, find_for
+from bot.circles.facilitation import candidates
+from bot.circles.recurrence import Schedule, occurrences
+from bot.circles.rotation import project
+from bot.circles.session_flow import format_when
+from bot.commands import Command, Option
+from bot.engine import CommandContext
+from bot.errors import UserError
+from bot.members import find_member
+from bot.model import Action, Role, UserRef
+from bot.storage.models import Circle, Member, MembershipStatus
+from bot.storage.schedule_models import (
+    AwayPeriod,
+    CircleSchedule,
+    CircleSession,
+    Facilitator,
+    SessionStatus,
+    SwapRequest,
+)
+from bot.storage.upsert import insert_ignore
+
+__all__ = ["COMMANDS"]
+
+PROJECTED = 4
+MAX_AWAY = timedelta(days=366)
+
+
+async def _facilitator_row(ctx: CommandContext, circle: Circle, member_id: int) -> Facilitator:
+    await insert_ignore(
+        ctx.session,
+        Facilitator,
+        {
+            "circle_id": circle.id,
+            "member_id": member_id,
+            "trained": False,
+            "volunteering": False,
+            "updated_at": ctx.clock.now(),
+        },
+    )
+    return (
+        await ctx.session.execute(
+            select(Facilitator).where(Facilitator.circle_id == circle.id, Facilitator.member_id == member_id)
+        )
+    ).scalar_one()
+
+
+async def _named_member(ctx: CommandContext) -> Member:
+    name = ctx.text("member").lstrip("@")
+    member = await find_member(ctx.session, UserRef(ctx.invocation.community.platform, name))
+    if member is None:
+        raise UserError("rotation.error.unknown_member", member=name)
+    return member
+
+
+async def _next_session(ctx: CommandContext, circle: Circle) -> CircleSession:
+    row = await ctx.session.scalar(
+        select(CircleSession)
+        .where(
+            CircleSession.circle_id == circle.id,
+            CircleSession.status == SessionStatus.SCHEDULED,
+            CircleSession.start_at > ctx.clock.now(),
+        )
+        .order_by(CircleSession.start_at)
+        .limit(1)
+        .with_for_update()
+    )
+    if row is None:
+        raise UserError("session.error.none_planned", circle=circle.name)
+    return row
+
+
+async def volunteer(ctx: CommandContext) -> Sequence[Action]:
+    """Offer to facilitate; only trained facilitators are chosen, so moderators are asked to confirm training."""
+    circle = await find_for(ctx)
+    membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
+    if membership is None or membership.status != MembershipStatus.ACTIVE:
+        raise UserError("circle.error.not_member", circle=circle.name)
+    row = await _facilitator_row(ctx, circle, ctx.member.id)
+    row.volunteering = True
+    row.updated_at = ctx.clock.now()
+    if row.trained:
+        return [ctx.reply("rotation.volunteer.done", circle=circle.name)]
+    assert ctx.scheduling is not None
+    await ctx.scheduling.flow.tell_moderators(
+        ctx.session,
+        ctx.community,
+        f"volunteer:{circle.id}:{ctx.member.id}:{ctx.clock.now().isoformat()}",
+        "rotation.volunteer.moderators",
+        ctx.clock.now(),
+        who=ctx.member.native_id,
+        circle=circle.name,
+        train=f"{ctx.prefix}facilitate train {circle.name} {ctx.member.native_id}",
+    )
+    ctx.extra["outbox"] = True
+    return [ctx.reply("rotation.volunteer.needs_training", circle=circle.name)]
+
+
+async def step_down(ctx: CommandContext) -> Sequence[Action]:
+    """Leave the rotation (training is kept, for coming back)."""
+    circle = await find_for(ctx)
+    row = await _facilitator_row(ctx, circle, ctx.member.id)
+    row.volunteering = False
+    row.updated_at = ctx.clock.now()
+    return [ctx.reply("rotation.step_down.done", circle=circle.name)]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError("rotation.error.bad_date", value=text) from None
+
+
+async def away(ctx: CommandContext) -> Sequence[Action]:
+    """Not to be chosen from FROM to TO (whole days, in the member's own time zone)."""
+    circle = await find_for(ctx)
+    first, last = _day(ctx.text("from")), _day(ctx.text("to"))
+    if last < first:
+        raise UserError("rotation.error.away_order")
+    zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+    starts = datetime.combine(first, time(), zone)
+    ends = datetime.combine(last + timedelta(days=1), time(), zone)
+    if ends - starts > MAX_AWAY:
+        raise UserError("rotation.error.away_long")
+    row = await _facilitator_row(ctx, circle, ctx.member.id)
+    await ctx.session.flush()
+    ctx.session.add(AwayPeriod(facilitator_id=row.id, starts_at=starts, ends_at=ends))
+    return [ctx.reply("rotation.away.done", circle=circle.name, start=first.isoformat(), end=last.isoformat())]
+
+
+async def train(ctx: CommandContext) -> Sequence[Action]:
+    """A moderator confirms a member is trained to facilitate this circle."""
+    circle = await find_for(ctx)
+    member = await _named_member(ctx)
+    row = await _facilitator_row(ctx, circle, member.id)
+    row.trained = True
+    row.updated_at = ctx.clock.now()
+    ctx.audit("facilitate.train", f"circle:{circle.id}", member=member.id)
+    return [
+        ctx.reply("rotation.train.done", member=member.native_id, circle=circle.name),
+        ctx.direct(
+            member,
+            "rotation.train.notice",
+            circle=circle.name,
+            volunteer=f"{ctx.prefix}facilitate volunteer {circle.name}",
+        ),
+    ]
+
+
+async def show(ctx: CommandContext) -> Sequence[Action]:
+    """The next sessions and who is expected to lead each, with a backup."""
+    circle = await find_for(ctx)
+    schedule_row = await ctx.session.get(CircleSchedule, circle.id)
+    if schedule_row is None:
+        raise UserError("schedule.none", circle=circle.name, set=f"{ctx.prefix}circle schedule-set")
+    now = ctx.clock.now()
+    starts = [o.start for o in occurrences(Schedule.from_dict(schedule_row.rule), now, PROJECTED)]
+    planned = await ctx.session.scalar(
+        select(CircleSession)
+        .where(
+            CircleSession.circle_id == circle.id,
+            CircleSession.status == SessionStatus.SCHEDULED,
+            CircleSession.start_at > now,
+        )
+        .order_by(CircleSession.start_at)
+        .limit(1)
+    )
+    assigned = {planned.start_at: planned.facilitator_id} if planned and planned.facilitator_id else {}
+    assert ctx.scheduling is not None
+    choices = project(
+        await candidates(ctx.session, circle.id, now, include_planned=False),
+        starts,
+        load_cap=ctx.scheduling.policy.monthly_cap,
+        assigned=assigned,
+        month_zone=ZoneInfo(ctx.community.timezone),
+    )
+    ids = {c.primary for c in choices} | {c.backup for c in choices}
+    names = {
+        m.id: m.native_id
+        for m in (await ctx.session.execute(select(Member).where(Member.id.in_(ids - {None})))).scalars()
+    }
+    zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+    nobody = ctx.t("rotation.show.nobody")
+    lines = [ctx.t("rotation.show.header", circle=circle.name)]
+    for start, choice in zip(starts, choices, strict=True):
+        lines.append(
+            ctx.t(
+                "rotation.show.line",
+                when=format_when(ctx.messages, ctx.locale, start, zone),
+                lead=names.get(choice.primary or -1, nobody),
+                backup=names.get(choice.backup or -1, nobody),
+            )
+        )
+    return [ctx.reply("common.lines", text="\n".join(lines))]
+
+
+async def swap(ctx: CommandContext) -> Sequence[Action]:
+    """The next session's facilitator asks another trained facilitator to lead it instead."""
+    circle = await find_for(ctx)
+    row = await _next_session(ctx, circle)
+    if row.facilitator_id != ctx.member.id:
+        raise UserError("rotation.error.not_yours", circle=circle.name)
+    other = await _named_member(ctx)
+    trained = await ctx.session.scalar(
+        select(Facilitator.id).where(
+            Facilitator.circle_id == circle.id, Facilitator.member_id == other.id, Facilitator.trained.is_(True)
+        )
+    )
+    if trained is None or other.id == ctx.member.id:
+        raise UserError("rotation.error.not_trained", member=other.native_id, circle=circle.name)
+    request = SwapRequest(session_id=row.id, from_member=ctx.member.id, to_member=other.id, created_at=ctx.clock.now())
+    ctx.session.add(request)
+    await ctx.session.flush()
+    zone = ZoneInfo(other.timezone or ctx.community.timezone)
+    when = format_when(
+        ctx.messages, ctx.messages.resolve_locale(other.locale, ctx.community.locale), row.start_at, zone
+    )
+    return [
+        ctx.reply("rotation.swap.asked", member=other.native_id),
+        ctx.direct(
+            other,
+            "rotation.swap.request",
+            who=ctx.member.native_id,
+            circle=circle.name,
+            when=when,
+            accept=f"{ctx.prefix}rotation accept {request.id}",
+        ),
+    ]
+
+
+async def accept(ctx: CommandContext) -> Sequence[Action]:
+    """Accept a swap: the session is now yours to lead."""
+    number = ctx.args.get("request")
+    request = (
+        await ctx.session.get(SwapRequest, int(str(number)), with_for_update=True) if str(number).isdigit() else None
+    )
+    if request is None or request.to_member != ctx.member.id or request.status != "pending":
+        raise UserError("rotation.error.no_request", id=number)
+    row = await ctx.session.get(CircleSession, request.session_id, with_for_update=True)
+    if row is None or row.status != SessionStatus.SCHEDULED or row.facilitator_id != request.from_member:
+        request.status = "expired"
+        raise UserError("rotation.error.no_request", id=number)
+    row.facilitator_id = ctx.member.id
+    request.status = "accepted"
+    asker = await ctx.session.get(Member, request.from_member)
+    circle = await ctx.session.get(Circle, row.circle_id)
+    assert circle is not None
+    ctx.audit("rotation.swap", f"session:{row.id}", to=ctx.member.id)
+    actions: list[Action] = [ctx.reply("rotation.swap.accepted", circle=circle.name)]
+    if asker is not None:
+        actions.append(ctx.direct(asker, "rotation.swap.done", who=ctx.member.native_id, circle=circle.name))
+    return actions
+
+
+async def override(ctx: CommandContext) -> Sequence[Action]:
+    """A moderator sets who leads the next session."""
+    circle = await find_for(ctx)
+    row = await _next_session(ctx, circle)
+    member = await _named_member(ctx)
+    trained = await ctx.session.scalar(
+        select(Facilitator.id).where(
+            Facilitator.circle_id == circle.id, Facilitator.member_id == member.id, Facilitator.trained.is_(True)
+        )
+    )
+    if trained is None:
+        raise UserError("rotation.error.not_trained", member=member.native_id, circle=circle.name)
+    row.facilitator_id = member.id
+    ctx.audit("rotation.set", f"session:{row.id}", to=member.id)
+    return [
+        ctx.reply("rotation.set.done", member=member.native_id, circle=circle.name),
+        ctx.direct(member, "rotation.set.notice", circle=circle.name, open=f"{ctx.prefix}session open {circle.name}"),
+    ]
+
+
+CIRCLE = CIRCLE_NAME
+MEMBER = Option("member", max_length=255)
+COMMANDS = (
+    Command("facilitate volunteer", volunteer, options=(CIRCLE_NAME,)),
+    Command("facilitate step-down", step_down, options=(CIRCLE_NAME,)),
+    Command("facilitate away", away, options=(CIRCLE, Option("from", max_length=10), Option("to", max_length=10))),
+    Command("facilitate train", train, options=(CIRCLE, MEMBER), min_role=Role.MODERATOR),
+    Command("rotation show", show, options=(CIRCLE_NAME,)),
+    Command("rotation swap", swap, options=(CIRCLE, MEMBER)),
+    Command("rotation accept", accept, options=(Option("request", max_length=12),)),
+    Command("rotation set", override, options=(CIRCLE, MEMBER), min_role=Role.MODERATOR),
+)

@@ -1,0 +1,320 @@
+"""What happens around a session: reminders, the facilitator's notice and prompt, quorum, opening and closing.
+
+Everything sent to people goes through the outbox, keyed by session and person, so nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.circles.facilitation import choose_for
+from bot.circles.planning import SchedulingPolicy
+from bot.delivery.outbox import enqueue
+from bot.i18n import Catalogue
+from bot.model import Platform
+from bot.storage.models import Circle, Community, Member, Membership, MembershipStatus
+from bot.storage.schedule_models import Attendance, CircleSession, SessionStatus
+
+__all__ = ["SessionFlow", "format_when", "space_id"]
+
+
+def space_id(row: CircleSession) -> str:
+    """The platform-neutral name of a session's space; adapters create the thread or room behind it."""
+    return f"session-{row.id}"
+
+
+def format_when(messages: Catalogue, locale: str, moment: datetime, zone: ZoneInfo) -> str:
+    """``Tue 2026-11-24 19:00 (Europe/Berlin)``, with the weekday in the reader's language."""
+    local = moment.astimezone(zone)
+    weekday = messages.t(locale, f"time.weekday.{local.weekday()}")
+    return messages.t(
+        locale, "time.when", weekday=weekday, date=local.date().isoformat(), time=local.strftime("%H:%M"), zone=zone.key
+    )
+
+
+class SessionFlow:
+    """Composes and queues the messages of a session's life."""
+
+    def __init__(self, messages: Catalogue, prefixes: Mapping[Platform, str]) -> None:
+        self.messages = messages
+        self.prefixes = dict(prefixes)
+
+    def prefix(self, community: Community) -> str:
+        platform = Platform(community.platform)
+        return self.prefixes.get(platform, "/" if platform is Platform.DISCORD else "!")
+
+    def locale(self, community: Community, member: Member) -> str:
+        return self.messages.resolve_locale(member.locale, community.locale)
+
+    def zone_for(self, community: Community, member: Member) -> ZoneInfo:
+        return ZoneInfo(member.timezone or community.timezone)
+
+    async def active_members(self, session: AsyncSession, circle_id: int) -> list[tuple[Membership, Member]]:
+        result = await session.execute(
+            select(Membership, Member)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Membership.circle_id == circle_id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(Membership.joined_at, Membership.id)
+        )
+        return [(membership, member) for membership, member in result.all()]
+
+    async def dm(
+        self,
+        session: AsyncSession,
+        community: Community,
+        member: Member,
+        key: str,
+        message: str,
+        now: datetime,
+        /,
+        **params: object,
+    ) -> None:
+        """Queue a private message to ``member`` in their language."""
+        await enqueue(
+            session,
+            key=key,
+            community_id=community.id,
+            platform=Platform(community.platform),
+            kind="dm",
+            target=member.native_id,
+            text=self.messages.t(self.locale(community, member), message, **params),
+            now=now,
+            member_id=member.id,
+        )
+
+    async def tell_moderators(
+        self, session: AsyncSession, community: Community, key: str, message: str, now: datetime, /, **params: object
+    ) -> None:
+        """Queue a notice to the moderators' channel, when the community has one."""
+        if community.moderator_room:
+            await enqueue(
+                session,
+                key=key,
+                community_id=community.id,
+                platform=Platform(community.platform),
+                kind="room",
+                target=community.moderator_room,
+                text=self.messages.t(community.locale, message, **params),
+                now=now,
+                fallback=community.fallback_room,
+            )
+
+    async def remind(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        minutes: int,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        """Remind each member who wants reminders, in their own time zone."""
+        for _membership, member in await self.active_members(session, circle.id):
+            if not member.reminders:
+                continue
+            locale = self.locale(community, member)
+            left = (
+                self.messages.t(locale, "time.in_hours", n=minutes // 60)
+                if minutes >= 60 and minutes % 60 == 0
+                else self.messages.t(locale, "time.in_minutes", n=minutes)
+            )
+            await self.dm(
+                session,
+                community,
+                member,
+                f"reminder:{row.id}:{minutes}:{member.id}",
+                "session.remind",
+                now,
+                circle=circle.name,
+                when=format_when(self.messages, locale, row.start_at, self.zone_for(community, member)),
+                left=left,
+                rsvp=f"{self.prefix(community)}session rsvp {circle.name}",
+                off=f"{self.prefix(community)}me reminders off",
+            )
+
+    async def notify_facilitator(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        """Tell the facilitator on rotation, well ahead, that the session is theirs."""
+        if row.facilitator_id is None:
+            return
+        facilitator = await session.get(Member, row.facilitator_id)
+        backup = await session.get(Member, row.backup_id) if row.backup_id else None
+        if facilitator is None:
+            return
+        locale = self.locale(community, facilitator)
+        await self.dm(
+            session,
+            community,
+            facilitator,
+            f"notice:{row.id}:{facilitator.id}",
+            "session.notice",
+            now,
+            circle=circle.name,
+            when=format_when(self.messages, locale, row.start_at, self.zone_for(community, facilitator)),
+            backup=backup.native_id if backup else self.messages.t(locale, "session.no_backup"),
+            open=f"{self.prefix(community)}session open {circle.name}",
+            swap=f"{self.prefix(community)}rotation swap {circle.name}",
+        )
+
+    async def confirmed(self, session: AsyncSession, row: CircleSession) -> int:
+        return int(
+            await session.scalar(
+                select(func.count()).where(Attendance.session_id == row.id, Attendance.confirmed.is_(True))
+            )
+            or 0
+        )
+
+    async def check_quorum(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        """Postpone the session, and say so, when fewer than the quorum confirmed."""
+        from bot.storage.schedule_models import CircleSchedule
+
+        schedule = await session.get(CircleSchedule, circle.id)
+        if row.status != SessionStatus.SCHEDULED or schedule is None or not schedule.quorum:
+            return
+        confirmed = await self.confirmed(session, row)
+        if confirmed >= schedule.quorum:
+            return
+        row.status = SessionStatus.POSTPONED
+        for _membership, member in await self.active_members(session, circle.id):
+            locale = self.locale(community, member)
+            await self.dm(
+                session,
+                community,
+                member,
+                f"postponed:{row.id}:{member.id}",
+                "session.postponed",
+                now,
+                circle=circle.name,
+                when=format_when(self.messages, locale, row.start_at, self.zone_for(community, member)),
+                quorum=schedule.quorum,
+            )
+        await self.tell_moderators(
+            session,
+            community,
+            f"postponed:{row.id}:moderators",
+            "session.postponed_moderators",
+            now,
+            circle=circle.name,
+            when=format_when(self.messages, community.locale, row.start_at, zone),
+            confirmed=confirmed,
+            quorum=schedule.quorum,
+        )
+
+    async def start(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        now: datetime,
+        policy: SchedulingPolicy,
+        zone: ZoneInfo,
+    ) -> None:
+        """At start time, prompt the facilitator on rotation (the backup, or a fresh choice, if they are away);
+        with nobody eligible, tell the members and the moderators rather than stay silent."""
+        choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap)
+        eligible = {choice.primary, choice.backup} - {None}
+        if row.facilitator_id not in eligible:
+            fallback = row.backup_id if row.backup_id in eligible else choice.primary
+            row.facilitator_id = fallback
+        facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
+        if facilitator is None:
+            row.status = SessionStatus.UNSTAFFED
+            for _membership, member in await self.active_members(session, circle.id):
+                locale = self.locale(community, member)
+                await self.dm(
+                    session,
+                    community,
+                    member,
+                    f"unstaffed:{row.id}:{member.id}",
+                    "session.unstaffed",
+                    now,
+                    circle=circle.name,
+                    when=format_when(self.messages, locale, row.start_at, self.zone_for(community, member)),
+                )
+            await self.tell_moderators(
+                session,
+                community,
+                f"unstaffed:{row.id}:moderators",
+                "session.unstaffed_moderators",
+                now,
+                circle=circle.name,
+                when=format_when(self.messages, community.locale, row.start_at, zone),
+                volunteer=f"{self.prefix(community)}facilitate volunteer {circle.name}",
+            )
+            return
+        await self.dm(
+            session,
+            community,
+            facilitator,
+            f"prompt:{row.id}:{facilitator.id}",
+            "session.prompt",
+            now,
+            circle=circle.name,
+            open=f"{self.prefix(community)}session open {circle.name}",
+        )
+
+    async def auto_close(
+        self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime
+    ) -> None:
+        """Close a session left open past its end and grace; a session never opened is recorded as missed."""
+        if row.status == SessionStatus.OPEN:
+            row.status = SessionStatus.CLOSED
+            row.closed_at = now
+            await enqueue(
+                session,
+                key=f"autoclose:{row.id}",
+                community_id=community.id,
+                platform=Platform(community.platform),
+                kind="room",
+                target=row.space_id or space_id(row),
+                text=self.messages.t(community.locale, "session.auto_closed", circle=circle.name),
+                now=now,
+            )
+            await self.invite_feedback(session, community, circle, row, now)
+        elif row.status == SessionStatus.SCHEDULED and row.end_at <= now - timedelta(0):
+            row.status = SessionStatus.MISSED
+
+    async def invite_feedback(
+        self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime
+    ) -> int:
+        """Invite each attendee, privately, to give anonymous feedback."""
+        result = await session.execute(
+            select(Member)
+            .join(Attendance, Attendance.member_id == Member.id)
+            .where(Attendance.session_id == row.id, Attendance.attended.is_(True))
+        )
+        people = list(result.scalars())
+        for member in people:
+            await self.dm(
+                session,
+                community,
+                member,
+                f"feedback:{row.id}:{member.id}",
+                "session.feedback_invite",
+                now,
+                circle=circle.name,
+                feedback=f"{self.prefix(community)}session feedback {circle.name}",
+            )
+        return len(people)
