@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import signal
 import sys
@@ -136,20 +137,20 @@ class Application:
     def build_adapters(self) -> list[Adapter]:
         """The adapters this configuration asks for."""
         platforms = self.settings.platforms
-        unavailable = [
-            name
-            for name, enabled in (
-                ("discord", platforms.discord.enabled),
-                ("matrix", platforms.matrix.enabled),
-            )
-            if enabled
-        ]
-        if unavailable:
-            raise StartupError(
-                f"the {' and '.join(unavailable)} adapter is not part of this version of Peer Circles yet; "
-                "set platforms.<name>.enabled to false, or use the console adapter"
-            )
         adapters: list[Adapter] = []
+        for name, enabled in (("discord", platforms.discord.enabled), ("matrix", platforms.matrix.enabled)):
+            if not enabled:
+                continue
+            try:
+                module = importlib.import_module(f"bot.adapters.{name}")
+            except ModuleNotFoundError as error:
+                if error.name not in (f"bot.adapters.{name}",):
+                    raise StartupError(f"the {name} adapter needs {error.name}, which is not installed") from error
+                raise StartupError(
+                    f"the {name} adapter is not part of this version of Peer Circles yet; "
+                    f"set platforms.{name}.enabled to false, or use the console adapter"
+                ) from error
+            adapters.append(module.create_adapter(self))
         if self.settings.console_enabled():
             console = platforms.console
             spec = next(s for s in community_specs(self.settings) if s.ref == console_ref(console.community))
