@@ -102,6 +102,8 @@ class Application:
             misfire_grace=scheduling.misfire_grace,
             session_grace=scheduling.session_grace,
             monthly_cap=scheduling.facilitator_monthly_cap,
+            checkin_prompts=scheduling.checkin_prompts,
+            quiet_after=scheduling.quiet_after,
         )
         flow = SessionFlow(self.messages, prefixes)
         self.scheduler = SessionScheduler(self.database, self.clock, flow, self.policy, self.deliverer.wake)

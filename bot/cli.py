@@ -16,6 +16,7 @@ from bot.communities import console_ref
 from bot.config import ConfigError, Settings, default_settings, load_config, summarize
 from bot.demo import seed_demo
 from bot.logs import configure_logging
+from bot.safety.scan import scan_main
 from bot.storage import Database, upgrade
 from bot.storage.db import redact_url
 from bot.storage.migrate import current_revision, head_revision
@@ -56,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     with_config(commands.add_parser("demo", help="seed sample circles and run the console community"))
     check = commands.add_parser("check-config", help="validate a config file and show what would run")
     check.add_argument("file")
+    safety = commands.add_parser("safety", help="safety tools for server owners")
+    safety_commands = safety.add_subparsers(dest="safety_command", required=True, metavar="ACTION")
+    scan = safety_commands.add_parser(
+        "scan",
+        help="test crisis detection: one message per line on standard input, one JSON verdict per line out",
+    )
+    scan.add_argument("--config", "-c", help="use this config's safety phrases and exceptions")
+    scan.add_argument("--text", help="scan this one message instead of standard input")
     db = commands.add_parser("db", help="database migrations")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     with_config(db_commands.add_parser("upgrade", help="apply pending migrations"))
@@ -99,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in summarize(settings):
                 print(f"  {line}")
             return 0
+        if args.command == "safety":
+            owner_settings = _load(args.config)
+            forwarded = ["--text", args.text] if args.text is not None else []
+            return scan_main(forwarded, sys.stdin, sys.stdout, owner_settings.safety)
         settings = _load(args.config)
         level = args.log_level or settings.logging.level
         if args.command == "demo" and not args.log_level:

@@ -140,3 +140,24 @@ def test_signal_stops_the_bot_cleanly(tmp_path: Path, signum: signal.Signals) ->
     # The work done before the signal is durable.
     after = cli(tmp_path, "run", stdin="!circle list\n")
     assert "Evening circle" in after.stdout
+
+
+def test_safety_scan_reads_lines_and_writes_json_verdicts(tmp_path: Path) -> None:
+    lines = "see you tonight\nhonestly I want to kill myself\nthis homework is killing me\n"
+    result = cli(tmp_path, "safety", "scan", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    verdicts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [v["tier"] for v in verdicts] == ["none", "concern", "none"]
+    assert verdicts[1]["matches"][0]["lexicon"] == "en"
+    one = cli(tmp_path, "safety", "scan", "--text", "I feel so alone lately")
+    assert json.loads(one.stdout)["tier"] == "distress"
+
+
+def test_safety_scan_uses_the_owners_phrases(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "safety:\n  extra_phrases:\n    - phrase: walking into the sea\n      tier: urgent\n      language: en\n"
+        "  exceptions:\n    - phrase: dying to see\n      language: en\n"
+    )
+    result = cli(tmp_path, "safety", "scan", "--config", str(config), stdin="thinking of walking into the sea\n")
+    assert json.loads(result.stdout)["tier"] == "urgent"

@@ -6,7 +6,7 @@ Only the next occurrence of each circle is planned; firing its start plans the o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -30,7 +30,9 @@ class SchedulingPolicy:
     misfire_grace: timedelta = timedelta(minutes=10)
     session_grace: timedelta = timedelta(minutes=15)
     monthly_cap: int | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    checkin_prompts: bool = True
+    quiet_after: timedelta = timedelta(weeks=3)
+    care_delay: timedelta = timedelta(days=1)
 
 
 def session_key(circle_id: int, original_start: datetime) -> str:
@@ -127,6 +129,7 @@ async def plan_next(
         await _timer(session, f"quorum:{row.id}", "quorum", max(now, due), now, row)
     await _timer(session, f"start:{row.id}", "start", row.start_at, now, row)
     await _timer(session, f"close:{row.id}", "close", row.end_at + policy.session_grace, now, row)
+    await _timer(session, f"care:{row.id}", "care", row.end_at + policy.care_delay, now, row)
     return row
 
 

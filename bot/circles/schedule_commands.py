@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
 from bot.circles.commands import CIRCLE_NAME, find_for
+from bot.circles.facilitation import is_facilitator
 from bot.circles.planning import replan
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.schedule_text import format_schedule, parse_schedule
@@ -17,6 +18,7 @@ from bot.commands import Command, Option, OptionKind
 from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.model import Action, Role
+from bot.storage.models import Circle
 from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus
 
 __all__ = ["COMMANDS"]
@@ -86,6 +88,85 @@ async def clear(ctx: CommandContext) -> Sequence[Action]:
     return [ctx.reply("schedule.clear.done", circle=circle.name)]
 
 
+def _local_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError("rotation.error.bad_date", value=text) from None
+
+
+async def _occurrence(ctx: CommandContext) -> tuple[Circle, CircleSchedule, Schedule, datetime]:
+    """The circle, its schedule and the original start of the occurrence on the given local date."""
+    circle = await find_for(ctx, for_update=True)
+    if not (ctx.role >= Role.MODERATOR or await is_facilitator(ctx.session, circle.id, ctx.member.id)):
+        raise UserError("session.error.not_facilitator", circle=circle.name)
+    row = await ctx.session.get(CircleSchedule, circle.id)
+    if row is None:
+        raise UserError("schedule.none", circle=circle.name, set=f"{ctx.prefix}circle schedule-set")
+    schedule = Schedule.from_dict(row.rule)
+    day = _local_day(ctx.text("date"))
+    if not schedule.is_series_date(day):
+        raise UserError("schedule.error.no_session_on", circle=circle.name, day=day.isoformat())
+    return circle, row, schedule, schedule.start_on(day)
+
+
+async def _tell_members(ctx: CommandContext, circle: Circle, key: str, /, **times: datetime) -> list[Action]:
+    assert ctx.scheduling is not None
+    actions: list[Action] = []
+    for _membership, member in await ctx.scheduling.flow.active_members(ctx.session, circle.id):
+        if member.id == ctx.member.id:
+            continue
+        locale = ctx.messages.resolve_locale(member.locale, ctx.community.locale)
+        zone = ZoneInfo(member.timezone or ctx.community.timezone)
+        shown = {name: format_when(ctx.messages, locale, moment, zone) for name, moment in times.items()}
+        actions.append(ctx.direct(member, key, circle=circle.name, **shown))
+    return actions
+
+
+async def cancel_one(ctx: CommandContext) -> Sequence[Action]:
+    """Cancel one session; the rest of the schedule stays. Members are told privately."""
+    circle, row, schedule, original = await _occurrence(ctx)
+    row.rule = schedule.cancel(original).prune(ctx.clock.now()).to_dict()
+    row.updated_at = ctx.clock.now()
+    assert ctx.scheduling is not None
+    await replan(ctx.session, circle.id, ctx.clock.now(), ctx.scheduling.policy)
+    ctx.audit("session.cancel", f"circle:{circle.id}", original=original.isoformat())
+    zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+    when = format_when(ctx.messages, ctx.locale, original, zone)
+    return [
+        ctx.reply("schedule.cancel.done", circle=circle.name, when=when),
+        *await _tell_members(ctx, circle, "schedule.cancel.notice", when=original),
+    ]
+
+
+async def move_one(ctx: CommandContext) -> Sequence[Action]:
+    """Move one session to another day and time (in the schedule's time zone). Members are told privately."""
+    circle, row, schedule, original = await _occurrence(ctx)
+    new_day = _local_day(ctx.text("new_date"))
+    try:
+        new_time = time.fromisoformat(ctx.text("new_time"))
+    except ValueError:
+        raise UserError("schedule.error.bad_time", value=ctx.text("new_time")) from None
+    new_start = datetime.combine(new_day, new_time, schedule.zone).astimezone(UTC)
+    if new_start <= ctx.clock.now():
+        raise UserError("schedule.error.move_past")
+    row.rule = schedule.move(original, new_start).prune(ctx.clock.now()).to_dict()
+    row.updated_at = ctx.clock.now()
+    assert ctx.scheduling is not None
+    await replan(ctx.session, circle.id, ctx.clock.now(), ctx.scheduling.policy)
+    ctx.audit("session.move", f"circle:{circle.id}", original=original.isoformat(), to=new_start.isoformat())
+    zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+    return [
+        ctx.reply(
+            "schedule.move.done",
+            circle=circle.name,
+            when=format_when(ctx.messages, ctx.locale, original, zone),
+            new=format_when(ctx.messages, ctx.locale, new_start, zone),
+        ),
+        *await _tell_members(ctx, circle, "schedule.move.notice", when=original, new=new_start),
+    ]
+
+
 COMMANDS = (
     Command("circle schedule", show, options=(CIRCLE_NAME,)),
     Command(
@@ -99,4 +180,15 @@ COMMANDS = (
         min_role=Role.MODERATOR,
     ),
     Command("circle schedule-clear", clear, options=(CIRCLE_NAME,), min_role=Role.MODERATOR),
+    Command("session cancel", cancel_one, options=(CIRCLE_NAME, Option("date", max_length=10))),
+    Command(
+        "session move",
+        move_one,
+        options=(
+            CIRCLE_NAME,
+            Option("date", max_length=10),
+            Option("new_date", max_length=10),
+            Option("new_time", max_length=5),
+        ),
+    ),
 )

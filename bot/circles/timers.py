@@ -21,6 +21,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.circles.care import after_session
 from bot.circles.planning import SchedulingPolicy, plan_next
 from bot.circles.session_flow import SessionFlow
 from bot.clock import Clock
@@ -156,6 +157,11 @@ class SessionScheduler:
             return True
         if timer.kind == "close":
             await self.flow.auto_close(session, community, circle, row, now)
+            return True
+        if timer.kind == "care":
+            if late > self.policy.care_delay:  # a day late after downtime: the moment has passed
+                return False
+            await after_session(session, self.flow, community, circle, row, now, self.policy)
             return True
         log.error("timer %s has an unknown kind %r", timer.id, timer.kind)
         return False

@@ -125,6 +125,8 @@ class SchedulingSettings(ConfigModel):
     misfire_grace: PositiveDuration = timedelta(minutes=10)
     session_grace: PositiveDuration = timedelta(minutes=15)
     facilitator_monthly_cap: Annotated[int, Field(ge=1, le=31)] | None = None
+    checkin_prompts: bool = True
+    quiet_after: PositiveDuration = timedelta(weeks=3)
 
     @field_validator("reminder_offsets")
     @classmethod

@@ -258,3 +258,63 @@ async def test_two_schedulers_on_one_database_fire_each_occurrence_once(berlin: 
     shown = await both_at(datetime(2026, 3, 17, 18, 0, tzinfo=UTC))
     assert shown.count(reminder) == 1
     assert shown.count("It's time") == 1
+
+
+async def test_one_session_can_be_cancelled_or_moved_and_members_are_told(berlin: Console) -> None:
+    await _train(berlin, "amal")
+    await berlin.as_("mod", "moderator")
+    await berlin.say(f"!circle schedule-set {RULE}")
+    out = await berlin.say("!session cancel Evening circle 2026-03-17")
+    assert 'Cancelled the session of "Evening circle" on Tue 2026-03-17 19:00 (Europe/Berlin).' in out
+    assert (
+        '[direct message to ben] The session of "Evening circle" on Tue 2026-03-17 19:00 (Europe/Berlin) is cancelled.'
+        in out
+    )
+    out = await berlin.say("!session move Evening circle 2026-03-24 2026-03-25 18:30")
+    assert "to Wed 2026-03-25 18:30 (Europe/Berlin)" in out
+    assert '"Evening circle" has no session on 2026-03-18.' in await berlin.say(
+        "!session cancel Evening circle 2026-03-18"
+    )
+    await berlin.as_("ben")
+    assert "Only the facilitators" in await berlin.say("!session cancel Evening circle 2026-03-31")
+    out = await berlin.say("!circle schedule Evening circle")
+    assert "2026-03-17" not in out
+    assert "• Wed 2026-03-25 18:30 (Europe/Berlin)" in out
+    # Nothing fires for the cancelled Tuesday; the moved session prompts its facilitator at its new time.
+    assert "It's time" not in await berlin.later(days=2)  # Wednesday 18 March, 12:00 UTC
+    assert "It's time" not in await berlin.later(days=7, hours=5, minutes=29)  # Wed 25 March, 17:29 UTC
+    out = await berlin.later(minutes=2)  # 18:30 in Berlin is 17:30 UTC
+    assert "[direct message to amal] It's time" in out
+
+
+async def test_check_in_prompts_and_one_gentle_nudge_for_someone_quiet(berlin: Console) -> None:
+    await _train(berlin, "amal")
+    await berlin.as_("chen")
+    await berlin.say("!checkin share-name on")
+    await berlin.as_("mod", "moderator")
+    await berlin.say(f"!circle schedule-set {RULE}")
+    await berlin.later(days=1, hours=6)  # Tuesday 17 March, 18:00 UTC: the first session starts
+    await berlin.as_("amal")
+    await berlin.say("!session open Evening circle")
+    await berlin.as_("ben")
+    await berlin.say("!session here Evening circle")
+    await berlin.as_("amal")
+    await berlin.say("!session close Evening circle")
+    # The day after the session, members are invited to check in privately.
+    out = await berlin.later(days=1, hours=2)
+    assert '[direct message to ben] How have you been since the last session of "Evening circle"?' in out
+    assert "[direct message to chen] How have you been" in out
+    await berlin.as_("ben")
+    await berlin.say("!checkin 4")
+    # Three weeks on, chen (who agreed to be named) has had no check-in and no session; ben checked in.
+    out = await berlin.later(days=21)
+    assert out.count("[direct message to chen] Hi, it's been a little while since we heard from you") == 1
+    assert "[direct message to ben] Hi, it's been a little while" not in out
+    assert '[direct message to amal] chen in "Evening circle" has been quiet for 3 weeks' in out
+    # Sessions that did not happen bring no check-in prompt; chen's nudge is not repeated, while ben, quiet
+    # in his turn now, gets his own one (unnamed to the facilitator: he did not agree to be named).
+    out = await berlin.later(days=14)
+    assert "[direct message to chen] Hi, it's been a little while" not in out
+    assert out.count("[direct message to ben] Hi, it's been a little while") == 1
+    assert '[direct message to amal] Someone in "Evening circle" has been quiet for 3 weeks' in out
+    assert "How have you been" not in out
