@@ -18,7 +18,7 @@ from bot.delivery.outbox import enqueue
 from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.storage.models import Circle, Community, Member, Membership, MembershipStatus
-from bot.storage.schedule_models import Attendance, CircleSession, SessionStatus
+from bot.storage.schedule_models import Attendance, CircleSchedule, CircleSession, SessionStatus
 
 __all__ = ["SessionFlow", "format_when", "space_id"]
 
@@ -104,6 +104,35 @@ class SessionFlow:
                 fallback=community.fallback_room,
             )
 
+    async def tell_members(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        kind: str,
+        message: str,
+        now: datetime,
+        /,
+        **params: object,
+    ) -> None:
+        """Tell every active member privately about ``row``, with its time in their own zone."""
+        for _membership, member in await self.active_members(session, circle.id):
+            when = format_when(
+                self.messages, self.locale(community, member), row.start_at, self.zone_for(community, member)
+            )
+            await self.dm(
+                session,
+                community,
+                member,
+                f"{kind}:{row.id}:{member.id}",
+                message,
+                now,
+                circle=circle.name,
+                when=when,
+                **params,
+            )
+
     async def remind(
         self,
         session: AsyncSession,
@@ -187,8 +216,6 @@ class SessionFlow:
         zone: ZoneInfo,
     ) -> None:
         """Postpone the session, and say so, when fewer than the quorum confirmed."""
-        from bot.storage.schedule_models import CircleSchedule
-
         schedule = await session.get(CircleSchedule, circle.id)
         if row.status != SessionStatus.SCHEDULED or schedule is None or not schedule.quorum:
             return
@@ -196,19 +223,9 @@ class SessionFlow:
         if confirmed >= schedule.quorum:
             return
         row.status = SessionStatus.POSTPONED
-        for _membership, member in await self.active_members(session, circle.id):
-            locale = self.locale(community, member)
-            await self.dm(
-                session,
-                community,
-                member,
-                f"postponed:{row.id}:{member.id}",
-                "session.postponed",
-                now,
-                circle=circle.name,
-                when=format_when(self.messages, locale, row.start_at, self.zone_for(community, member)),
-                quorum=schedule.quorum,
-            )
+        await self.tell_members(
+            session, community, circle, row, "postponed", "session.postponed", now, quorum=schedule.quorum
+        )
         await self.tell_moderators(
             session,
             community,
@@ -241,18 +258,7 @@ class SessionFlow:
         facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
         if facilitator is None:
             row.status = SessionStatus.UNSTAFFED
-            for _membership, member in await self.active_members(session, circle.id):
-                locale = self.locale(community, member)
-                await self.dm(
-                    session,
-                    community,
-                    member,
-                    f"unstaffed:{row.id}:{member.id}",
-                    "session.unstaffed",
-                    now,
-                    circle=circle.name,
-                    when=format_when(self.messages, locale, row.start_at, self.zone_for(community, member)),
-                )
+            await self.tell_members(session, community, circle, row, "unstaffed", "session.unstaffed", now)
             await self.tell_moderators(
                 session,
                 community,

@@ -215,6 +215,38 @@ class Safety:
         )
         escalation.last_alert_at = now
 
+    async def _open(
+        self,
+        session: AsyncSession,
+        report: Report,
+        source: str,
+        tier: Tier,
+        about_other: bool,
+        excerpt: str | None,
+        matched: list[dict[str, str]],
+        now: datetime,
+    ) -> Escalation:
+        escalation = Escalation(
+            community_id=report.community.id,
+            member_id=report.member.id,
+            source=source,
+            tier=tier.label,
+            about_other=about_other,
+            excerpt=excerpt,
+            matched=matched,
+            room_id=report.room,
+            link=report.link,
+            status=EscalationStatus.OPEN,
+            message_count=1,
+            resend_count=0,
+            last_alert_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(escalation)
+        await session.flush()
+        return escalation
+
     async def on_detection(
         self, session: AsyncSession, report: Report, detection: Detection, text: str, now: datetime, prefix: str
     ) -> Escalation | None:
@@ -236,25 +268,9 @@ class Safety:
         matched = [{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
         escalation = await self._open_for(session, report, now, "message")
         if escalation is None:
-            escalation = Escalation(
-                community_id=report.community.id,
-                member_id=report.member.id,
-                source="message",
-                tier=detection.tier.label,
-                about_other=detection.about_other,
-                excerpt=excerpt_of(text),
-                matched=matched,
-                room_id=report.room,
-                link=report.link,
-                status=EscalationStatus.OPEN,
-                message_count=1,
-                resend_count=0,
-                last_alert_at=now,
-                created_at=now,
-                updated_at=now,
+            escalation = await self._open(
+                session, report, "message", detection.tier, detection.about_other, excerpt_of(text), matched, now
             )
-            session.add(escalation)
-            await session.flush()
             await self._alert(session, escalation, report, "safety.alert.new", "new", now, prefix)
         else:
             # A flood updates one alert: moderators hear again only when the tier rises.
@@ -282,27 +298,14 @@ class Safety:
             existing.message_count += 1
             existing.updated_at = now
             return existing, False
-        escalation = Escalation(
-            community_id=report.community.id,
-            member_id=report.member.id,
-            source="support",
-            tier=tier.label,
-            about_other=False,
-            excerpt=excerpt_of(note) if note else None,
-            matched=[{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
-            if detection
-            else [],
-            room_id=report.room,
-            link=report.link,
-            status=EscalationStatus.OPEN,
-            message_count=1,
-            resend_count=0,
-            last_alert_at=now,
-            created_at=now,
-            updated_at=now,
+        matched = (
+            [{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
+            if (detection)
+            else []
         )
-        session.add(escalation)
-        await session.flush()
+        escalation = await self._open(
+            session, report, "support", tier, False, excerpt_of(note) if note else None, matched, now
+        )
         await self._alert(session, escalation, report, "safety.alert.support", "new", now, prefix)
         return escalation, True
 
