@@ -45,6 +45,11 @@ class Report:
     link: str | None = None
 
 
+def _explanation(detection: Detection) -> list[dict[str, str]]:
+    """What matched, for moderators: lexicon phrases and tiers, never the message around them."""
+    return [{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
+
+
 def excerpt_of(text: str) -> str:
     """The first words of a message, on one line, for the moderators' alert."""
     flat = " ".join(text.split())
@@ -265,7 +270,7 @@ class Safety:
             return None
         if detection.tier < Tier.CONCERN:
             return None
-        matched = [{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
+        matched = _explanation(detection)
         escalation = await self._open_for(session, report, now, "message")
         if escalation is None:
             escalation = await self._open(
@@ -298,11 +303,7 @@ class Safety:
             existing.message_count += 1
             existing.updated_at = now
             return existing, False
-        matched = (
-            [{"phrase": m.phrase, "tier": m.tier.label, "lexicon": m.lexicon} for m in detection.matches]
-            if (detection)
-            else []
-        )
+        matched = _explanation(detection) if detection else []
         escalation = await self._open(
             session, report, "support", tier, False, excerpt_of(note) if note else None, matched, now
         )
