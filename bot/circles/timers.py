@@ -21,13 +21,15 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.circles.bulk_planning import BATCH as PLAN_BATCH
+from bot.circles.bulk_planning import circles_to_plan, plan_batch
 from bot.circles.care import after_session
 from bot.circles.planning import SchedulingPolicy, plan_next
 from bot.circles.session_flow import SessionFlow
 from bot.clock import Clock
 from bot.storage import Database
 from bot.storage.models import Circle, Community
-from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus, Timer, TimerStatus
+from bot.storage.schedule_models import CircleSession, SessionStatus, Timer, TimerStatus
 
 __all__ = ["SessionScheduler", "run_scheduler"]
 
@@ -56,11 +58,11 @@ class SessionScheduler:
     async def plan_all(self) -> int:
         """Make sure every scheduled circle has its next session planned (at start, and after downtime)."""
         async with self.database.transaction() as session:
-            circle_ids = list((await session.execute(select(CircleSchedule.circle_id))).scalars())
+            missing = await circles_to_plan(session, self.clock.now())
         planned = 0
-        for circle_id in circle_ids:
+        for start in range(0, len(missing), PLAN_BATCH):
             async with self.database.transaction() as session:
-                planned += await plan_next(session, circle_id, self.clock.now(), self.policy) is not None
+                planned += await plan_batch(session, missing[start : start + PLAN_BATCH], self.clock.now(), self.policy)
         return planned
 
     async def next_due(self) -> datetime | None:

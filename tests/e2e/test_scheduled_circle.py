@@ -318,3 +318,22 @@ async def test_check_in_prompts_and_one_gentle_nudge_for_someone_quiet(berlin: C
     assert out.count("[direct message to ben] Hi, it's been a little while") == 1
     assert '[direct message to amal] Someone in "Evening circle" has been quiet for 3 weeks' in out
     assert "How have you been" not in out
+
+
+async def test_start_up_plans_only_what_is_missing(berlin: Console) -> None:
+    from sqlalchemy import delete
+
+    from bot.storage.schedule_models import CircleSession
+
+    await berlin.as_("mod", "moderator")
+    await berlin.say(f"!circle schedule-set {RULE}")
+    await berlin.say('!circle create "Morning circle"')
+    await berlin.say('!circle schedule-set "Morning circle" weekly mon,wed 08:00 60m')
+    assert await berlin.scheduler.plan_all() == 0  # everything is planned: a restart changes nothing
+    async with berlin.database.transaction() as session:
+        await session.execute(delete(CircleSession))
+    assert await berlin.scheduler.plan_all() == 2
+    assert await berlin.scheduler.plan_all() == 0
+    await berlin.as_("amal")
+    out = await berlin.later(days=1, hours=6, minutes=1)
+    assert "[direct message to amal] Reminder" in out
