@@ -188,7 +188,8 @@ async def run(count: int, url: str | None) -> None:
     print(f"  first planning ({planned:,} sessions):   {first:8.2f} s  ({first / max(1, planned) * 1e6:.0f} us each)")
     print(f"  start-up with all planned:         {load:8.3f} s  (planned again: {replanned})   target < 10 s")
     print(
-        f"  backlog due at first planning:     {drained:8.2f} s  ({backlog:,} timers, {drained / max(1, backlog) * 1e3:.1f} ms each)"
+        f"  backlog due at first planning:     {drained:8.2f} s  "
+        f"({backlog:,} timers, {drained / max(1, backlog) * 1e3:.1f} ms each)"
     )
     print(f"  resident memory:                   {after:8.1f} MB (before start-up {before:.1f} MB)   target < 300 MB")
     print(f"  peak resident memory:              {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:8.1f} MB")
