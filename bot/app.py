@@ -11,6 +11,8 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TextIO
 
+from sqlalchemy import text
+
 from bot.adapters.base import Adapter
 from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, stdin_lines
 from bot.catalogue import build_catalogue
@@ -22,9 +24,12 @@ from bot.communities import CommunitySpec, console_ref, sync_communities
 from bot.config import Settings
 from bot.delivery.deliverer import Deliverer
 from bot.engine import CircleLimits, Engine, Scheduling
-from bot.errors import PeerCirclesError, PlatformCredentialsError
+from bot.errors import PeerCirclesError, PlatformCredentialsError, PlatformError
 from bot.i18n import Catalogue, catalogue
 from bot.model import CommunityRef, Platform
+from bot.observability.http import ObservabilityServer
+from bot.observability.metrics import Metrics
+from bot.privacy.retention import RetentionJob
 from bot.safety.detector import Detector
 from bot.safety.escalation import Safety
 from bot.storage import Database, upgrade
@@ -91,7 +96,8 @@ class Application:
         self.clock = clock or SystemClock()
         self.messages: Catalogue = catalogue()
         self.database = Database(settings.database_url(), echo=settings.database.echo)
-        self.deliverer = Deliverer(self.database, self.clock)
+        self.metrics = Metrics()
+        self.deliverer = Deliverer(self.database, self.clock, metrics=self.metrics)
         self.safety = Safety(Detector.build(settings.safety), settings.safety, settings.resources, self.messages)
         self.background = BackgroundTasks()
         prefixes = {Platform.MATRIX: settings.platforms.matrix.command_prefix}
@@ -106,7 +112,9 @@ class Application:
             quiet_after=scheduling.quiet_after,
         )
         flow = SessionFlow(self.messages, prefixes)
-        self.scheduler = SessionScheduler(self.database, self.clock, flow, self.policy, self.deliverer.wake)
+        self.scheduler = SessionScheduler(
+            self.database, self.clock, flow, self.policy, self.deliverer.wake, metrics=self.metrics
+        )
         self.engine = Engine(
             database=self.database,
             catalogue=build_catalogue(),
@@ -117,6 +125,8 @@ class Application:
             safety=self.safety,
             scheduling=Scheduling(self.policy, flow),
             on_outbox=self.deliverer.wake,
+            metrics=self.metrics,
+            retention=RetentionJob(settings.privacy),
         )
         self.stop_event = asyncio.Event()
         self._console_lines = console_lines
@@ -124,6 +134,8 @@ class Application:
         self._console_echo = console_echo
         self.adapters: list[Adapter] = []
         self._prepared = False
+        self._scheduler_task: asyncio.Task[None] | None = None
+        self.observability_port: int | None = None
 
     async def prepare(self) -> None:
         """Apply pending migrations and record the configured communities (once per application)."""
@@ -205,14 +217,39 @@ class Application:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop_event.wait(), timeout=every)
 
+    async def health(self) -> dict[str, bool]:
+        """Each part's readiness, for /healthz: storage answers, the scheduler runs, every adapter is connected."""
+        parts: dict[str, bool] = {}
+        try:
+            async with self.database.transaction() as session:
+                await session.execute(text("SELECT 1"))
+            parts["storage"] = True
+        except Exception:
+            parts["storage"] = False
+        scheduler = self._scheduler_task
+        parts["scheduler"] = scheduler is not None and not scheduler.done()
+        for adapter in self.adapters:
+            parts[f"adapter:{adapter.platform.value}"] = adapter.ready
+        return parts
+
     async def _serve(self) -> int:
         self.background.start(self.deliverer.run(self.stop_event), "outbox")
         self.background.start(self._tick(), "periodic")
-        self.background.start(run_scheduler(self.scheduler, self.stop_event), "scheduler")
+        self._scheduler_task = self.background.start(run_scheduler(self.scheduler, self.stop_event), "scheduler")
+        observability = self.settings.observability
+        server = (
+            ObservabilityServer(self.metrics, self.health, observability.host, observability.port)
+            if observability.enabled
+            else None
+        )
         try:
+            if server is not None:
+                self.observability_port = await server.start()
             return await self._run_adapters()
         finally:
             self.request_stop()
+            if server is not None:
+                await server.stop()
             await self.background.wait(grace=10)
 
     async def _run_adapters(self) -> int:
@@ -231,6 +268,10 @@ class Application:
                 if isinstance(error, PlatformCredentialsError):
                     log.error("%s refused the bot's credentials: %s", tasks[task].platform.value, error)
                     status = EXIT_CREDENTIALS
+                elif isinstance(error, PlatformError):
+                    # The platform's own words are enough: a traceback would bury them for an operator.
+                    log.error("%s could not be reached, so the bot stopped: %s", tasks[task].platform.value, error)
+                    status = status or 1
                 elif error is not None:
                     log.error("%s adapter stopped", tasks[task].platform.value, exc_info=error)
                     status = status or 1

@@ -9,6 +9,7 @@ from bot import me
 from bot.circles import checkins, rotation_commands, schedule_commands, session_commands
 from bot.circles import commands as circle_commands
 from bot.commands import CommandCatalogue
+from bot.privacy import commands as privacy_commands
 from bot.safety import commands as safety_commands
 
 __all__ = ["build_catalogue"]
@@ -26,6 +27,7 @@ def build_catalogue() -> CommandCatalogue:
             *checkins.COMMANDS,
             *safety_commands.COMMANDS,
             *me.COMMANDS,
+            *privacy_commands.COMMANDS,
             *help_commands.COMMANDS,
         )
     )

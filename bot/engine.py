@@ -33,6 +33,8 @@ from bot.model import (
     RoomRef,
     UserRef,
 )
+from bot.observability.metrics import Metrics
+from bot.privacy.retention import RetentionJob
 from bot.safety.detector import Tier
 from bot.safety.escalation import Report, Safety
 from bot.storage import Database
@@ -149,6 +151,8 @@ class Engine:
         safety: Safety | None = None,
         scheduling: Scheduling | None = None,
         on_outbox: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
+        retention: RetentionJob | None = None,
     ) -> None:
         self.database = database
         self.catalogue = catalogue
@@ -159,6 +163,8 @@ class Engine:
         self.safety = safety
         self.scheduling = scheduling or Scheduling(SchedulingPolicy(), SessionFlow(messages, self.prefixes))
         self.on_outbox = on_outbox or (lambda: None)
+        self.metrics = metrics or Metrics()
+        self.retention = retention or RetentionJob()
 
     async def _scan_arguments(self, ctx: CommandContext) -> bool:
         """Scan what the person wrote in their own words inside a command, as if it were a message."""
@@ -178,6 +184,7 @@ class Engine:
 
     async def tick(self) -> int:
         """Periodic duties that do not wait for a person: re-send alerts nobody claimed. Returns how many."""
+        await self.retention.run_if_due(self.database, self.clock.now())  # at most hourly; never raises
         if self.safety is None or not self.safety.settings.enabled:
             return 0
         async with self.database.transaction() as session:
@@ -197,8 +204,10 @@ class Engine:
         if safety is None or not safety.settings.enabled:
             return
         detection = safety.detector.scan(message.text)
+        self.metrics.messages_scanned.inc()
         if detection.tier is Tier.NONE:
             return
+        self.metrics.detections.labels(detection.tier.label).inc()
         try:
             async with self.database.transaction() as session:
                 community = await _find_community(session, message.community)
@@ -329,11 +338,14 @@ class Engine:
                 scanned = await self._scan_arguments(context)
                 enqueued = scanned or bool(context.extra.get("outbox"))
         except UserError as error:
+            self.metrics.command_errors.labels(command.name, "user").inc()
             return [Reply(self._render_error(locale, error, prefix), private=True)]
         except Exception:
             # One bad command must never stop dispatch; the log names the command, never its arguments.
             log.exception("command %r failed", command.name)
+            self.metrics.command_errors.labels(command.name, "internal").inc()
             return [Reply(self.messages.t(locale, "error.internal"), private=True)]
+        self.metrics.commands.labels(command.name).inc()
         if enqueued:
             self.on_outbox()
         return actions

@@ -29,6 +29,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def _without_voice_warnings(record: logging.LogRecord) -> bool:
+    # discord.py warns at start that voice libraries are missing; Peer Circles has no voice features.
+    return not (record.name.startswith("discord") and "voice will NOT be supported" in record.getMessage())
+
+
 def configure_logging(level: str = "INFO", fmt: str = "plain", stream: TextIO | None = None) -> None:
     """Send logs to standard error (standard output stays the console adapter's)."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -36,9 +41,10 @@ def configure_logging(level: str = "INFO", fmt: str = "plain", stream: TextIO | 
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_without_voice_warnings)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Library chatter at INFO (SQL, HTTP) is noise to an operator.
-    for noisy in ("sqlalchemy", "aiosqlite", "alembic", "asyncio"):
+    for noisy in ("sqlalchemy", "aiosqlite", "alembic", "asyncio", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

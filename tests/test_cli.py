@@ -82,12 +82,18 @@ def test_check_config_summarises_a_good_file(tmp_path: Path) -> None:
     assert "sqlite" in result.stdout.lower()
 
 
-def test_enabled_platform_that_is_not_built_yet_is_refused_clearly(tmp_path: Path) -> None:
+def test_an_unreachable_platform_stops_the_bot_with_a_clear_line_and_no_secret(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("platforms:\n  discord:\n    enabled: true\n    token: ${TEST_DISCORD_TOKEN}\n")
+    # Port 9 on loopback is closed: the real discord.py client cannot reach it.
+    config.write_text(
+        "platforms:\n  discord:\n    enabled: true\n    token: ${TEST_DISCORD_TOKEN}\n"
+        "    api_base_url: http://127.0.0.1:9/api/v10\n    gateway_url: ws://127.0.0.1:9/\n"
+    )
     result = cli(tmp_path, "run", "--config", str(config), env={"TEST_DISCORD_TOKEN": "abc.def.ghi"})
-    assert result.returncode == 2
-    assert "discord adapter is not part of this version" in result.stderr
+    assert result.returncode == 1
+    assert "discord could not be reached, so the bot stopped: Discord unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "voice will NOT be supported" not in result.stderr
     assert "abc.def.ghi" not in result.stderr + result.stdout
 
 

@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.model import Action, Role
 from bot.storage.models import Circle, CircleStatus, Membership, MembershipStatus, Visibility
 
-__all__ = ["CIRCLE_NAME", "COMMANDS", "find_for"]
+__all__ = ["CIRCLE_NAME", "COMMANDS", "fill_seats", "find_for"]
 
 CIRCLE_NAME = Option("circle", rest=True, max_length=MAX_NAME, autocomplete="circle")
 
@@ -167,11 +167,11 @@ async def leave(ctx: CommandContext) -> Sequence[Action]:
         return [ctx.reply("circle.leave.waitlist_done", circle=circle.name)]
     actions: list[Action] = [ctx.reply("circle.leave.done", circle=circle.name)]
     if circle.status == CircleStatus.ACTIVE:
-        actions.extend(await _fill_seats(ctx, circle))
+        actions.extend(await fill_seats(ctx, circle))
     return actions
 
 
-async def _fill_seats(ctx: CommandContext, circle: Circle) -> list[Action]:
+async def fill_seats(ctx: CommandContext, circle: Circle) -> list[Action]:
     """Promote people from the waitlist while seats are free, telling each privately."""
     actions: list[Action] = []
     counted = await service.counts(ctx.session, circle.id)

@@ -27,6 +27,7 @@ from bot.circles.care import after_session
 from bot.circles.planning import SchedulingPolicy, plan_next
 from bot.circles.session_flow import SessionFlow
 from bot.clock import Clock
+from bot.observability.metrics import Metrics
 from bot.storage import Database
 from bot.storage.models import Circle, Community
 from bot.storage.schedule_models import CircleSession, SessionStatus, Timer, TimerStatus
@@ -48,7 +49,9 @@ class SessionScheduler:
         flow: SessionFlow,
         policy: SchedulingPolicy,
         on_outbox: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.database = database
         self.clock = clock
         self.flow = flow
@@ -113,6 +116,9 @@ class SessionScheduler:
                 if timer is None:
                     return 0
                 now = self.clock.now()
+                self.metrics.scheduler_lateness.labels(timer.kind).observe(
+                    max(0.0, (now - timer.due_at).total_seconds())
+                )
                 ran = await self._dispatch(session, timer, now)
                 timer.status = TimerStatus.DONE if ran else TimerStatus.SKIPPED
                 timer.done_at = now

@@ -47,7 +47,8 @@ RULES_ERROR = "peer_circles_rules"
 
 _SNOWFLAKE = re.compile(r"\d{17,20}")
 _MATRIX_USER = re.compile(r"@[^\s:]+:[^\s:]+(:\d+)?")
-_MATRIX_ROOM_ID = re.compile(r"![^\s:]+:[^\s:]+(:\d+)?")
+# Room versions up to 11 have "!opaque:server"; version 12 (Synapse's default since 1.136) drops the server part.
+_MATRIX_ROOM_ID = re.compile(r"![^\s:]+:[^\s:]+(:\d+)?|![A-Za-z0-9_-]{43}")
 _MATRIX_ALIAS = re.compile(r"#[^\s:]+:[^\s:]+(:\d+)?")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")

@@ -32,6 +32,7 @@ __all__ = [
     "LoggingSettings",
     "MatrixSettings",
     "ModeratorSettings",
+    "ObservabilitySettings",
     "PhraseException",
     "PhraseRule",
     "PlatformsSettings",
@@ -150,6 +151,14 @@ class PrivacySettings(ConfigModel):
     session_record_retention: PositiveDuration = timedelta(days=180)
 
 
+class ObservabilitySettings(ConfigModel):
+    """The optional local HTTP endpoint with /healthz and /metrics."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9464
+
+
 class Settings(ConfigModel):
     """The whole configuration of one bot process."""
 
@@ -163,6 +172,7 @@ class Settings(ConfigModel):
     resources: list[Resource] = Field(default_factory=default_resources)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="before")
     @classmethod

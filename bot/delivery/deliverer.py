@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.delivery.outbox import Delivery, enqueue
 from bot.errors import DeliveryRefused, PlatformError
 from bot.model import Platform
+from bot.observability.metrics import Metrics
 from bot.storage import Database
 from bot.storage.models import OutboxItem, OutboxStatus
 
@@ -52,9 +53,16 @@ def backoff(attempts: int, retry_after: float | None) -> timedelta:
 class Deliverer:
     """Delivers due outbox items; :meth:`run` loops until stopped, :meth:`drain` delivers what is due now."""
 
-    def __init__(self, database: Database, clock: Clock, senders: Mapping[Platform, Sender] | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        senders: Mapping[Platform, Sender] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.database = database
         self.clock = clock
+        self.metrics = metrics or Metrics()
         self.senders: dict[Platform, Sender] = dict(senders or {})
         self._wake = asyncio.Event()
 
@@ -88,12 +96,25 @@ class Deliverer:
                 item.attempts += 1
         return items
 
+    async def pending_alerts(self) -> int:
+        """Moderator alerts written and not yet delivered."""
+        async with self.database.transaction() as session:
+            count = await session.scalar(
+                select(func.count()).where(
+                    OutboxItem.status == OutboxStatus.PENDING,
+                    OutboxItem.escalation_id.is_not(None),
+                    OutboxItem.kind == "room",
+                )
+            )
+        return int(count or 0)
+
     async def drain(self) -> int:
         """Deliver every item due now (one pass per batch); returns how many were delivered."""
         delivered = 0
         while True:
             items = await self._lease(self.clock.now())
             if not items:
+                self.metrics.alerts_pending.set(await self.pending_alerts())
                 return delivered
             for item in items:
                 delivered += await self._deliver(item)
@@ -129,10 +150,14 @@ class Deliverer:
                 .where(OutboxItem.id == item.id)
                 .values(status=OutboxStatus.DELIVERED, delivered_at=now, text="", leased_until=None, last_error=None)
             )
+        kind = "alert" if item.escalation_id is not None and item.kind == "room" else item.kind
+        self.metrics.deliveries.labels(kind).inc()
+        self.metrics.delivery_latency.labels(kind).observe(max(0.0, (now - item.created_at).total_seconds()))
         log.info("delivered outbox item %s (%s) after %d attempt(s)", item.id, item.kind, item.attempts)
         return 1
 
     async def _retry(self, item: OutboxItem, error: str, retry_after: float | None) -> None:
+        self.metrics.delivery_failures.labels("retry").inc()
         now = self.clock.now()
         async with self.database.transaction() as session:
             await session.execute(
@@ -146,6 +171,7 @@ class Deliverer:
         log.log(level, "outbox item %s not delivered (attempt %d): %s; will retry", item.id, item.attempts, error)
 
     async def _refused(self, item: OutboxItem, error: str) -> None:
+        self.metrics.delivery_failures.labels("refused").inc()
         now = self.clock.now()
         async with self.database.transaction() as session:
             if item.fallback:

@@ -1,0 +1,306 @@
+"""The Matrix adapter: sync with the homeserver, hand events to the engine, carry out what it decides.
+
+The sync token is stored after each sync's events are handled, so a restart resumes where the bot left off: nothing
+is replayed, and what was written while it was down is still scanned (commands are answered only when recent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    InviteMemberEvent,
+    MatrixRoom,
+    MegolmEvent,
+    RoomMessageEmote,
+    RoomMessageText,
+    SyncResponse,
+)
+
+from bot.adapters.base import Adapter
+from bot.adapters.matrix.client import NETWORK_ERRORS, Backoff, build_client, check, sign_in, wait_or_stop
+from bot.adapters.matrix.outgoing import Outgoing
+from bot.adapters.matrix.render import event_link
+from bot.adapters.matrix.roles import role_for
+from bot.adapters.matrix.rooms import CommunityMap
+from bot.adapters.matrix.state import MatrixState
+from bot.config import Settings
+from bot.config.communities import Community
+from bot.delivery.deliverer import Deliverer
+from bot.delivery.outbox import Delivery
+from bot.engine import Engine
+from bot.errors import DeliveryRefused, PlatformCredentialsError, PlatformError
+from bot.i18n import Catalogue
+from bot.model import IncomingMessage, Platform, RoomRef, UserRef
+from bot.storage import Database
+
+__all__ = ["MatrixAdapter"]
+
+log = logging.getLogger(__name__)
+
+RETRYABLE: tuple[type[BaseException], ...] = (PlatformError, DeliveryRefused, *NETWORK_ERRORS)
+"""What ends one connection but not the adapter: it reconnects after a backoff."""
+
+ANSWER_WINDOW = timedelta(minutes=10)
+"""Commands written while the bot was down are answered only this long after they were sent; older ones are only
+scanned, as every message is."""
+
+
+class MatrixAdapter(Adapter):
+    """One bot account on one homeserver, serving every configured Matrix community."""
+
+    platform = Platform.MATRIX
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        messages: Catalogue,
+        database: Database,
+        deliverer: Deliverer | None = None,
+        *,
+        poll_ms: int = 30_000,
+        client: AsyncClient | None = None,
+    ) -> None:
+        matrix = settings.platforms.matrix
+        assert matrix.user_id is not None
+        self.matrix = matrix
+        self.engine = engine
+        self.messages = messages
+        self.clock = engine.clock
+        self.poll_ms = poll_ms
+        self.prefix = matrix.command_prefix
+        self.client = client or build_client(matrix, Path(settings.data_dir) / "matrix" if matrix.encryption else None)
+        self.places = CommunityMap(settings.communities)
+        self.state = MatrixState(database, engine.clock, matrix.user_id)
+        self.out = Outgoing(self.client, self.state, self.places, messages)
+        self.backoff = Backoff()
+        self._ready = False
+        self._joining: set[str] = set()
+        self.last_error: str | None = None
+        if deliverer is not None:
+            deliverer.register(Platform.MATRIX, self)
+
+    @property
+    def ready(self) -> bool:
+        """True while connected and syncing."""
+        return self._ready
+
+    async def send(self, delivery: Delivery) -> None:
+        """Deliver an outbox item (the deliverer's Sender protocol)."""
+        await self.out.send(delivery)
+
+    # The connection loop.
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set, reconnecting with capped backoff; refused credentials end the run."""
+        try:
+            while not stop.is_set():
+                try:
+                    await self._serve(stop)
+                except PlatformCredentialsError:
+                    raise
+                except RETRYABLE as error:
+                    self._ready = False
+                    self.last_error = str(error)
+                    delay = self.backoff.next(getattr(error, "retry_after", None))
+                    log.warning("Matrix connection lost (%s); trying again in %.1f s", error, delay)
+                    if await wait_or_stop(stop, delay):
+                        return
+        finally:
+            self._ready = False
+            await self.client.close()
+
+    async def _sync(self, stop: asyncio.Event, **kwargs: Any) -> SyncResponse | None:
+        """One sync, abandoned (``None``) when ``stop`` is set first."""
+        syncing = asyncio.ensure_future(self.client.sync(**kwargs))
+        stopping = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if syncing not in done:
+            syncing.cancel()
+            return None
+        response: SyncResponse = check(syncing.result(), "sync")
+        return response
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        await sign_in(self.client, self.matrix)
+        await self.places.resolve_aliases(self.client)
+        token = await self.state.next_batch()
+        # The first sync loads the rooms' full state. Without a stored token its timeline is history: not replayed.
+        first = await self._sync(stop, timeout=0, full_state=True, since=token)
+        if first is None:
+            return
+        await self._handle(first, catch_up=token is not None)
+        token = first.next_batch
+        await self.state.set_next_batch(token)
+        self._ready = True
+        self.backoff.reset()
+        log.info("Matrix: signed in as %s and syncing", self.client.user_id)
+        while not stop.is_set():
+            response = await self._sync(stop, timeout=self.poll_ms, since=token)
+            if response is None:
+                return
+            await self._handle(response, catch_up=False)
+            token = response.next_batch
+            await self.state.set_next_batch(token)
+            self.backoff.reset()
+
+    # Events.
+
+    async def _handle(self, response: SyncResponse, *, catch_up: bool) -> None:
+        for room_id, invite in response.rooms.invite.items():
+            await self._guard(self._on_invite(room_id, invite.invite_state), f"invite to {room_id}")
+        for room_id, info in response.rooms.join.items():
+            self._joining.discard(room_id)
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            for event in info.timeline.events:
+                await self._guard(self._on_event(room, event, catch_up=catch_up), f"event in {room_id}")
+                await asyncio.sleep(0)  # a long catch-up must not starve the rest of the loop
+
+    async def _guard(self, work: Any, what: str) -> None:
+        # One bad event is logged and skipped; it never stops the sync loop.
+        try:
+            await work
+        except Exception:
+            log.exception("Matrix: could not handle %s", what)
+
+    async def _on_invite(self, room_id: str, invite_state: list[Any]) -> None:
+        own = self.client.user_id
+        inviter = next(
+            (e.sender for e in invite_state if isinstance(e, InviteMemberEvent) and e.state_key == own),
+            None,
+        )
+        if room_id in self._joining or room_id in self.client.rooms:
+            return  # invite callbacks repeat until the join shows up in a sync
+        self._joining.add(room_id)
+        check(await self.client.join(room_id), f"joining {room_id}")
+        if self._accepts(room_id, inviter, invite_state):
+            log.info("Matrix: joined %s (invited by %s)", room_id, inviter)
+            return
+        log.info("Matrix: declining %s (invited by %s): not a configured room or user", room_id, inviter)
+        community = self.places.for_user(inviter, self.client.rooms) if inviter else None
+        locale = community.locale if community else "en"
+        await self.out.say(room_id, self.messages.t(locale, "matrix.invite_declined"))
+        check(await self.client.room_leave(room_id), f"leaving {room_id}")
+
+    def _accepts(self, room_id: str, inviter: str | None, invite_state: list[Any]) -> bool:
+        if self.places.for_room(room_id) is not None:
+            return True
+        if inviter is None:
+            return False
+        if self.places.configured_user(inviter):
+            return True
+        # A member of a community may open a direct chat with the bot.
+        direct = any(
+            isinstance(e, InviteMemberEvent) and e.state_key == self.client.user_id and e.content.get("is_direct")
+            for e in invite_state
+        )
+        return direct and self._community_member(inviter)
+
+    def _community_member(self, user_id: str) -> bool:
+        return any(
+            user_id in room.users
+            for room_id, room in self.client.rooms.items()
+            if self.places.for_room(room_id, room) is not None
+        )
+
+    async def _community_of(self, room: MatrixRoom, sender: str) -> tuple[Community | None, bool]:
+        """The community an event belongs to, and whether the room is a direct chat with the sender."""
+        community = self.places.for_room(room.room_id, room)
+        if community is not None:
+            return community, False
+        owner = await self.state.get(f"room:{room.room_id}")  # a session room the bot created
+        if owner:
+            return self.places.by_native_id(owner), False
+        if room.member_count <= 2:
+            await self.state.set_dm_room(sender, room.room_id)
+            return self.places.for_user(sender, self.client.rooms), True
+        return None, False
+
+    def _power_role(self, community: Community, room: MatrixRoom, sender: str, direct: bool) -> Any:
+        level = room.power_levels.get_user_level(sender) if not direct else 0
+        if direct:  # no power levels in a DM: the person's level in the community's rooms counts
+            levels = [
+                r.power_levels.get_user_level(sender)
+                for rid, r in self.client.rooms.items()
+                if self.places.for_room(rid, r) is community and sender in r.users
+            ]
+            level = max(levels, default=0)
+        return role_for(community, sender, level)
+
+    async def _on_event(self, room: MatrixRoom, event: Any, *, catch_up: bool) -> None:
+        sender = getattr(event, "sender", None)
+        if sender is None or sender == self.client.user_id:
+            return
+        if isinstance(event, MegolmEvent):
+            await self._cannot_read(room, sender)
+            return
+        if not isinstance(event, RoomMessageText | RoomMessageEmote):
+            return  # notices (other bots), media, state: nothing to read
+        community, direct = await self._community_of(room, sender)
+        if community is None:
+            if room.member_count <= 2:
+                await self.out.say(room.room_id, self.messages.t("en", "matrix.no_community"))
+            return
+        content = event.source.get("content", {})
+        relation = content.get("m.relates_to") or {}
+        edited = relation.get("rel_type") == "m.replace"
+        text: str = (content.get("m.new_content") or {}).get("body", event.body) if edited else event.body
+        recent = self.clock.now().timestamp() * 1000 - event.server_timestamp < ANSWER_WINDOW.total_seconds() * 1000
+        ref = self.places.ref(community)
+        author = UserRef(Platform.MATRIX, sender)
+        display = room.user_name(sender) or sender
+        room_ref = None if direct else RoomRef(Platform.MATRIX, room.room_id)
+        if text.startswith(self.prefix) and not edited and not isinstance(event, RoomMessageEmote):
+            if catch_up and not recent:
+                log.info("Matrix: not answering an old command %s written while the bot was down", event.event_id)
+            else:
+                actions = await self.engine.handle_text(
+                    ref,
+                    author,
+                    text[len(self.prefix) :].strip(),
+                    platform_role=self._power_role(community, room, sender, direct),
+                    room=room_ref,
+                    author_display=display,
+                )
+                locale = await self.engine.locale_for(ref, author)
+                await self.out.perform(
+                    actions,
+                    room_id=room.room_id,
+                    author=author,
+                    author_display=display,
+                    community_native_id=community.native_id,
+                    locale=locale,
+                )
+                return
+        await self.engine.handle_message(
+            IncomingMessage(
+                community=ref,
+                author=author,
+                text=text,
+                event_id=event.event_id,
+                room=room_ref,
+                link=event_link(room.room_id, event.event_id),
+                edited=edited,
+                author_display=display,
+            )
+        )
+
+    async def _cannot_read(self, room: MatrixRoom, sender: str) -> None:
+        """Say once per room that encrypted messages cannot be read there."""
+        key = f"encrypted-told:{room.room_id}"
+        if await self.state.get(key):
+            return
+        community, _ = await self._community_of(room, sender)
+        await self.out.say(
+            room.room_id, self.messages.t(community.locale if community else "en", "matrix.encrypted_unreadable")
+        )
+        await self.state.set(key, "1")

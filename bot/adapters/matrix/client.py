@@ -1,0 +1,132 @@
+"""The connection to the homeserver: building the nio client, signing in, and turning nio errors into ours.
+
+nio is told never to retry by itself (``max_limit_exceeded=0``, ``max_timeouts=0``), so every 429, 5xx and network
+error reaches this adapter, which waits as the homeserver asks (``retry_after_ms``) or backs off, and never crashes
+its loop over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LoginResponse, WhoamiResponse
+
+from bot.config.platforms import MatrixSettings
+from bot.errors import DeliveryRefused, PeerCirclesError, PlatformCredentialsError, PlatformError
+
+__all__ = ["NETWORK_ERRORS", "Backoff", "build_client", "check", "error_for", "sign_in"]
+
+log = logging.getLogger(__name__)
+
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, TimeoutError, OSError)
+"""What a dropped connection or a homeserver restart raises out of nio."""
+
+_CREDENTIALS = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN", "M_USER_DEACTIVATED"})
+_RETRYABLE = frozenset({"M_LIMIT_EXCEEDED", "M_UNKNOWN_ERROR"})
+
+T = TypeVar("T")
+
+
+class Backoff:
+    """Capped exponential delays (1 s, 2 s, 4 s ... ``cap``); a homeserver's own ``retry_after`` wins when longer."""
+
+    def __init__(self, first: float = 1.0, cap: float = 60.0) -> None:
+        self.first = first
+        self.cap = cap
+        self.failures = 0
+
+    def next(self, retry_after: float | None = None) -> float:
+        """The delay before the next attempt."""
+        delay = min(self.first * 2**self.failures, self.cap)
+        self.failures = min(self.failures + 1, 30)
+        return float(max(delay, retry_after or 0.0))
+
+    def reset(self) -> None:
+        """A success: start again from the first delay."""
+        self.failures = 0
+
+
+def build_client(settings: MatrixSettings, store_path: Path | None = None) -> AsyncClient:
+    """A nio client for the bot's account with its stable device id; nothing is sent yet."""
+    assert settings.homeserver is not None
+    assert settings.user_id is not None
+    config = AsyncClientConfig(
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=90,
+        encryption_enabled=False,
+        store_sync_tokens=False,
+    )
+    kwargs: dict[str, Any] = {"device_id": settings.device_id, "config": config}
+    if store_path is not None:
+        store_path.mkdir(parents=True, exist_ok=True)
+        kwargs["store_path"] = str(store_path)
+    return AsyncClient(settings.homeserver.rstrip("/"), settings.user_id, **kwargs)
+
+
+def _status(response: ErrorResponse) -> int | None:
+    transport = getattr(response, "transport_response", None)
+    status = getattr(transport, "status", None)
+    return status if isinstance(status, int) else None
+
+
+def error_for(response: ErrorResponse, what: str) -> PeerCirclesError:
+    """Our exception for a homeserver's error answer: retry later, or never possible."""
+    status = _status(response)
+    retry_after = response.retry_after_ms / 1000 if response.retry_after_ms else None
+    message = f"{what}: {response}"
+    if status == 429 or response.status_code in _RETRYABLE or (status is not None and status >= 500):
+        return PlatformError(message, retry_after=retry_after)
+    if status is None and response.status_code is None:
+        return PlatformError(message)  # no answer we can read: a proxy page, a cut connection
+    return DeliveryRefused(message)
+
+
+def check(response: T | ErrorResponse, what: str) -> T:
+    """``response`` unless it is an error, which is raised as ours."""
+    if isinstance(response, ErrorResponse):
+        raise error_for(response, what)
+    return response
+
+
+async def sign_in(client: AsyncClient, settings: MatrixSettings) -> None:
+    """Sign in with the access token (checked by ``whoami``) or the password.
+
+    Raises :class:`PlatformCredentialsError` when the homeserver refuses them, :class:`PlatformError` when it
+    cannot be reached (the caller backs off and tries again).
+    """
+    assert settings.user_id is not None
+    try:
+        if settings.access_token is not None:
+            client.restore_login(settings.user_id, settings.device_id, settings.access_token.get_secret_value())
+            answer: Any = await client.whoami()
+            if isinstance(answer, WhoamiResponse):
+                if answer.user_id != settings.user_id:
+                    raise PlatformCredentialsError(
+                        f"the access token belongs to {answer.user_id}, not to {settings.user_id}"
+                    )
+                return
+        else:
+            assert settings.password is not None
+            answer = await client.login(settings.password.get_secret_value(), device_name="Peer Circles")
+            if isinstance(answer, LoginResponse):
+                return
+    except NETWORK_ERRORS as error:
+        raise PlatformError(f"cannot reach {client.homeserver}: {error!r}") from error
+    assert isinstance(answer, ErrorResponse)
+    if answer.status_code in _CREDENTIALS or _status(answer) in (401, 403):
+        raise PlatformCredentialsError(f"{client.homeserver} refused the bot's credentials: {answer}")
+    raise error_for(answer, "sign-in")
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` unless ``stop`` is set first; returns whether it was."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True

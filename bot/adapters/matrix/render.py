@@ -1,0 +1,64 @@
+"""Engine text -> Matrix message content: an ``m.notice`` with a plain body and an escaped HTML body.
+
+Every piece of text that came from the engine (which may contain member-chosen names) is HTML-escaped, so a circle
+called ``<b>x</b>`` is shown literally. Each message carries ``m.mentions``, so ``@room`` or a display name in the
+text never pings anyone; only the person addressed (a pill) is mentioned.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+from urllib.parse import quote
+
+__all__ = ["event_link", "notice", "pill", "user_link"]
+
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+
+
+def user_link(user_id: str) -> str:
+    """The matrix.to address of a person."""
+    return f"https://matrix.to/#/{quote(user_id, safe='@:')}"
+
+
+def event_link(room_id: str, event_id: str) -> str:
+    """The matrix.to address of one event in its room, for moderators to open."""
+    return f"https://matrix.to/#/{quote(room_id, safe='!:#')}/{quote(event_id, safe='$:')}"
+
+
+def pill(user_id: str, display: str) -> str:
+    """An HTML mention pill for ``user_id`` showing ``display``."""
+    return f'<a href="{html.escape(user_link(user_id), quote=True)}">{html.escape(display or user_id)}</a>'
+
+
+def _html(text: str) -> str:
+    """Escape ``text``, turn web addresses into links and line breaks into ``<br>``."""
+    parts: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        parts.append(html.escape(text[last : match.start()]))
+        url = match.group(0)
+        parts.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
+        last = match.end()
+    parts.append(html.escape(text[last:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+def notice(text: str, *, mention: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The content of an ``m.notice`` saying ``text``; ``mention`` is ``(user_id, display)`` of the person addressed."""
+    body = text
+    formatted = _html(text)
+    mentions: dict[str, Any] = {}
+    if mention is not None:
+        user_id, display = mention
+        body = f"{display or user_id}: {text}"
+        formatted = f"{pill(user_id, display)}: {formatted}"
+        mentions["user_ids"] = [user_id]
+    return {
+        "msgtype": "m.notice",
+        "body": body,
+        "format": "org.matrix.custom.html",
+        "formatted_body": formatted,
+        "m.mentions": mentions,
+    }
