@@ -297,3 +297,26 @@ async def test_a_crisis_inside_a_mistyped_command_still_reaches_moderators(conso
     assert "⚠ Concern alert #1" in out
     out = await console.say("!support I can't go on, I want to kill myself")
     assert "I've told the moderators privately" in out
+
+
+async def test_arabic_crisis_messages_in_an_arabic_community(database: Database, clock) -> None:  # type: ignore[no-untyped-def]
+    console = Console(database, clock, locale="ar")
+    await console.prepare()
+    await console.as_("amal")
+    out = await console.say("بدي موت، تعبت من كل شي")
+    assert "[رسالة خاصة إلى amal] أنا سعيد حقًا لأنك تكلمت" in out
+    assert "أبلغتُ مشرفي هذا المجتمع" in out
+    assert "[قناة المشرفين] ⚠ تنبيه قلق رقم 1: amal في #general" in out
+    # Egyptian dialect in Latin letters, from someone else, and worry about a friend.
+    await console.as_("ben")
+    assert "تنبيه قلق رقم 2" in await console.say("3ayez amoot")
+    await console.as_("chen")
+    out = await console.say("صاحبتي قالت إنها عايزة تموت")
+    assert "يبدو أنك قلق على شخص ما" in out
+    assert "(قلق على شخص آخر)" in out
+    # Idiom and loneliness: no alert; loneliness gets a gentle reply.
+    await console.as_("dana")
+    assert "قناة المشرفين" not in await console.say("الواجب ده هيموتني")
+    out = await console.say("حاسس إني لوحدي خالص")
+    assert "يبدو أن الأمور ثقيلة عليك الآن" in out
+    assert "قناة المشرفين" not in out
