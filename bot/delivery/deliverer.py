@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.delivery.outbox import Delivery, enqueue
 from bot.errors import DeliveryRefused, PlatformError
+from bot.i18n import Catalogue, catalogue
 from bot.model import Platform
 from bot.observability.metrics import Metrics
 from bot.storage import Database
-from bot.storage.models import OutboxItem, OutboxStatus
+from bot.storage.models import Community, OutboxItem, OutboxStatus
 
 __all__ = ["Deliverer", "Sender"]
 
@@ -59,9 +60,11 @@ class Deliverer:
         clock: Clock,
         senders: Mapping[Platform, Sender] | None = None,
         metrics: Metrics | None = None,
+        messages: Catalogue | None = None,
     ) -> None:
         self.database = database
         self.clock = clock
+        self.messages = messages or catalogue()
         self.metrics = metrics or Metrics()
         self.senders: dict[Platform, Sender] = dict(senders or {})
         self._wake = asyncio.Event()
@@ -174,6 +177,8 @@ class Deliverer:
         self.metrics.delivery_failures.labels("refused").inc()
         now = self.clock.now()
         async with self.database.transaction() as session:
+            if item.kind == "dm" and item.escalation_id is not None:
+                await self._tell_moderators_unreachable(session, item, now)
             if item.fallback:
                 await self._to_fallback(session, item, now)
                 status = OutboxStatus.FAILED
@@ -193,6 +198,30 @@ class Deliverer:
                 )
             )
         log.error("outbox item %s (%s) refused by %s: %s", item.id, item.kind, item.platform, error)
+
+    async def _tell_moderators_unreachable(self, session: AsyncSession, item: OutboxItem, now: datetime) -> None:
+        """A private reply about an alert could not reach the person (DMs closed): the moderators must know, so a
+        human can reach them another way."""
+        community = await session.get(Community, item.community_id)
+        if community is None or not community.moderator_room:
+            log.error(
+                "private reply for alert %s undeliverable and no moderators' channel to say so", item.escalation_id
+            )
+            return
+        await enqueue(
+            session,
+            key=f"{item.key}:undeliverable",
+            community_id=community.id,
+            platform=Platform(item.platform),
+            kind="room",
+            target=community.moderator_room,
+            text=self.messages.t(
+                community.locale, "safety.alert.reply_undeliverable", id=item.escalation_id, member=item.target
+            ),
+            now=now,
+            escalation_id=item.escalation_id,
+            fallback=community.fallback_room,
+        )
 
     async def _to_fallback(self, session: AsyncSession, item: OutboxItem, now: datetime) -> None:
         added = await enqueue(

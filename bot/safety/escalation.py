@@ -173,7 +173,14 @@ class Safety:
         return True
 
     async def _reply(
-        self, session: AsyncSession, report: Report, tier: Tier, about_other: bool, now: datetime, prefix: str
+        self,
+        session: AsyncSession,
+        report: Report,
+        tier: Tier,
+        about_other: bool,
+        now: datetime,
+        prefix: str,
+        escalation: Escalation | None = None,
     ) -> bool:
         if self.settings.dry_run or not await self._cooled_down(session, report, tier, now):
             return False
@@ -187,6 +194,8 @@ class Safety:
             text=self.reply_text(report.community, report.member, tier, about_other, prefix),
             now=now,
             member_id=report.member.id,
+            # Linked to the alert, so moderators hear if the person cannot be reached privately.
+            escalation_id=escalation.id if escalation is not None else None,
         )
         return True
 
@@ -289,7 +298,7 @@ class Safety:
                 await self._alert(
                     session, escalation, report, "safety.alert.raised", f"raised:{detection.tier.label}", now, prefix
                 )
-        await self._reply(session, report, detection.tier, detection.about_other, now, prefix)
+        await self._reply(session, report, detection.tier, detection.about_other, now, prefix, escalation)
         return escalation
 
     async def on_support(

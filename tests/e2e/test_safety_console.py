@@ -320,3 +320,26 @@ async def test_arabic_crisis_messages_in_an_arabic_community(database: Database,
     out = await console.say("حاسس إني لوحدي خالص")
     assert "يبدو أن الأمور ثقيلة عليك الآن" in out
     assert "قناة المشرفين" not in out
+
+
+async def test_moderators_hear_when_the_private_reply_cannot_be_delivered(console: Console) -> None:
+    from bot.errors import DeliveryRefused
+
+    real_send = console.adapter.send
+
+    async def closed_dms(delivery):  # type: ignore[no-untyped-def]
+        if delivery.kind == "dm":
+            raise DeliveryRefused("50007: Cannot send messages to this user")
+        await real_send(delivery)
+
+    console.adapter.send = closed_dms  # type: ignore[method-assign]
+    await console.as_("amal")
+    out = await console.say(CONCERN)
+    assert "[direct message to amal]" not in out
+    assert "⚠ Concern alert #1" in out
+    assert (
+        "[moderators' channel] The private reply to amal about alert #1 could not be delivered "
+        "(their direct messages may be closed). Please reach out to them another way."
+    ) in out
+    # A reminder or other ordinary private message that bounces does not alarm anyone.
+    assert out.count("could not be delivered") == 1
