@@ -121,8 +121,10 @@ async def close_session(ctx: CommandContext) -> Sequence[Action]:
     now = ctx.clock.now()
     row.status = SessionStatus.CLOSED
     row.closed_at = now
-    invited = await _scheduling(ctx).flow.invite_feedback(ctx.session, ctx.community, circle, row, now)
-    ctx.extra["outbox"] = invited > 0
+    flow = _scheduling(ctx).flow
+    invited = await flow.invite_feedback(ctx.session, ctx.community, circle, row, now)
+    debriefed = await flow.debrief(ctx.session, ctx.community, circle, row, now)
+    ctx.extra["outbox"] = invited > 0 or debriefed
     space = _space(ctx, row)
     ctx.audit("session.close", f"session:{row.id}", attended=invited)
     return [

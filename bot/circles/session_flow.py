@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.facilitation import choose_for
@@ -17,7 +17,7 @@ from bot.circles.planning import SchedulingPolicy
 from bot.delivery.outbox import enqueue
 from bot.i18n import Catalogue
 from bot.model import Platform
-from bot.storage.models import Circle, Community, Member, Membership, MembershipStatus
+from bot.storage.models import Circle, Community, Escalation, Member, Membership, MembershipStatus
 from bot.storage.schedule_models import Attendance, CircleSchedule, CircleSession, SessionStatus
 
 __all__ = ["SessionFlow", "format_when", "space_id"]
@@ -299,8 +299,42 @@ class SessionFlow:
                 now=now,
             )
             await self.invite_feedback(session, community, circle, row, now)
+            await self.debrief(session, community, circle, row, now)
         elif row.status == SessionStatus.SCHEDULED and row.end_at <= now - timedelta(0):
             row.status = SessionStatus.MISSED
+
+    async def debrief(
+        self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime
+    ) -> bool:
+        """After a session in which someone was escalated, offer its facilitator a private debrief: holding such
+        a moment is heavy, and facilitators need care too. Says nothing of who or what."""
+        if row.facilitator_id is None or row.opened_at is None:
+            return False
+        circle_members = select(Membership.member_id).where(Membership.circle_id == circle.id)
+        happened = await session.scalar(
+            select(func.count()).where(
+                Escalation.community_id == community.id,
+                Escalation.created_at >= row.opened_at,
+                Escalation.created_at <= now,
+                or_(Escalation.room_id == (row.space_id or space_id(row)), Escalation.member_id.in_(circle_members)),
+            )
+        )
+        facilitator = await session.get(Member, row.facilitator_id)
+        if not happened or facilitator is None:
+            return False
+        prefix = self.prefix(community)
+        await self.dm(
+            session,
+            community,
+            facilitator,
+            f"debrief:{row.id}",
+            "session.debrief",
+            now,
+            circle=circle.name,
+            support=f"{prefix}support",
+            resources=f"{prefix}resources",
+        )
+        return True
 
     async def invite_feedback(
         self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime

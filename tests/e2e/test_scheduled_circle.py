@@ -337,3 +337,22 @@ async def test_start_up_plans_only_what_is_missing(berlin: Console) -> None:
     await berlin.as_("amal")
     out = await berlin.later(days=1, hours=6, minutes=1)
     assert "[direct message to amal] Reminder" in out
+
+
+async def test_the_facilitator_is_offered_a_debrief_after_an_escalation_in_their_session(berlin: Console) -> None:
+    await _train(berlin, "amal")
+    await berlin.as_("mod", "moderator")
+    await berlin.say(f"!circle schedule-set {RULE}")
+    await berlin.later(days=1, hours=6)
+    await berlin.as_("amal")
+    await berlin.say("!session open Evening circle")
+    await berlin.as_("ben")
+    assert "⚠ Concern alert #1" in await berlin.say("honestly I want to kill myself")
+    await berlin.as_("amal")
+    out = await berlin.say("!session close Evening circle")
+    assert '[direct message to amal] Thank you for holding the space in "Evening circle" today.' in out
+    assert "ben" not in out.split("Thank you for holding the space", 1)[1].split("\n[", 1)[0]
+    # A session without an escalation brings no debrief.
+    await berlin.later(days=7)
+    await berlin.say("!session open Evening circle")
+    assert "Thank you for holding the space" not in await berlin.say("!session close Evening circle")
