@@ -7,7 +7,7 @@ command text to parse) and carry out the actions it returns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +81,8 @@ class CommandContext:
     safety: Safety | None = None
     scheduling: Scheduling | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    status: Callable[[], Awaitable[list[str]]] | None = None
+    """The running application's own state (adapters, scheduler) as lines, for ``admin status``."""
 
     def report(self) -> Report:
         """The caller as the safety service sees them, for escalations raised by a command."""
@@ -153,6 +155,7 @@ class Engine:
         on_outbox: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
         retention: RetentionJob | None = None,
+        status: Callable[[], Awaitable[list[str]]] | None = None,
     ) -> None:
         self.database = database
         self.catalogue = catalogue
@@ -165,6 +168,7 @@ class Engine:
         self.on_outbox = on_outbox or (lambda: None)
         self.metrics = metrics or Metrics()
         self.retention = retention or RetentionJob()
+        self.status = status
 
     async def _scan_arguments(self, ctx: CommandContext) -> bool:
         """Scan what the person wrote in their own words inside a command, as if it were a message."""
@@ -316,7 +320,9 @@ class Engine:
                 if community is None:
                     raise UserError("error.community_not_configured")
                 if invocation.platform_role < command.min_role:
-                    raise UserError("error.not_allowed", role=self.messages.t(locale, f"role.{command.min_role.label}"))
+                    raise UserError(
+                        "error.not_allowed", role=self.messages.t(locale, f"role_phrase.{command.min_role.label}")
+                    )
                 context = CommandContext(
                     invocation=invocation,
                     command=command,
@@ -333,6 +339,7 @@ class Engine:
                     prefix=prefix,
                     safety=self.safety,
                     scheduling=self.scheduling,
+                    status=self.status,
                 )
                 actions = list(await command.handler(context))
                 scanned = await self._scan_arguments(context)
