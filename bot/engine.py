@@ -35,6 +35,7 @@ from bot.model import (
 )
 from bot.observability.metrics import Metrics
 from bot.privacy.retention import RetentionJob
+from bot.ratelimit import RateLimiter
 from bot.safety.detector import Tier
 from bot.safety.escalation import Report, Safety
 from bot.storage import Database
@@ -156,6 +157,7 @@ class Engine:
         metrics: Metrics | None = None,
         retention: RetentionJob | None = None,
         status: Callable[[], Awaitable[list[str]]] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.database = database
         self.catalogue = catalogue
@@ -169,6 +171,7 @@ class Engine:
         self.metrics = metrics or Metrics()
         self.retention = retention or RetentionJob()
         self.status = status
+        self.limiter = limiter or RateLimiter()
 
     async def _scan_arguments(self, ctx: CommandContext) -> bool:
         """Scan what the person wrote in their own words inside a command, as if it were a message."""
@@ -311,6 +314,11 @@ class Engine:
 
     async def _run(self, command: Command, invocation: CommandInvocation, args: Mapping[str, object]) -> list[Action]:
         prefix = self.prefix(invocation.community.platform)
+        # Asking for a human is never refused; everything else is bounded per person.
+        if command.name != "support" and not self.limiter.allow(invocation.author, self.clock.now()):
+            self.metrics.command_errors.labels(command.name, "rate_limited").inc()
+            error = UserError("error.rate_limited", seconds=self.limiter.retry_in(invocation.author), hint="support")
+            return [await self._error_reply(invocation.community, invocation.author, error)]
         locale = "en"
         try:
             async with self.database.transaction() as session:

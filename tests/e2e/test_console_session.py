@@ -104,3 +104,19 @@ async def test_console_meta_commands(console: Console) -> None:
     assert out == "[in #general] sam: hello everyone\n"
     assert await console.say("   ") == ""
     assert not await console.adapter.handle_line("!quit")
+
+
+async def test_a_flood_of_commands_is_slowed_with_a_clear_message_but_support_always_works(console: Console) -> None:
+    await console.as_("amal")
+    answers = [await console.say("!circle list") for _ in range(12)]
+    assert all("There are no circles here yet" in out for out in answers[:10])
+    assert "You are sending commands faster than I can take them. Please wait 2 s" in answers[10]
+    assert "!support always works" in answers[10]
+    out = await console.say("!support I need someone")
+    assert "I've told the moderators privately" in out
+    # Someone else is not slowed by amal's flood, and amal is served again after a short wait.
+    await console.as_("ben")
+    assert "There are no circles here yet" in await console.say("!circle list")
+    await console.as_("amal")
+    await console.later(seconds=2)
+    assert "There are no circles here yet" in await console.say("!circle list")
