@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from bot.adapters.base import Adapter
 from bot.adapters.console import CONSOLE_MODERATORS, ConsoleAdapter, stdin_lines
+from bot.admin.status import adapter_line, scheduler_line
 from bot.catalogue import build_catalogue
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.session_flow import SessionFlow
@@ -127,6 +128,7 @@ class Application:
             on_outbox=self.deliverer.wake,
             metrics=self.metrics,
             retention=RetentionJob(settings.privacy),
+            status=self.status_lines,
         )
         self.stop_event = asyncio.Event()
         self._console_lines = console_lines
@@ -231,6 +233,27 @@ class Application:
         for adapter in self.adapters:
             parts[f"adapter:{adapter.platform.value}"] = adapter.ready
         return parts
+
+    async def status_lines(self) -> list[str]:
+        """The live parts' state for ``admin status``: each adapter (ready or its last error, Discord's message
+        content intent, Matrix encryption) and the scheduler task. Never a token or message text."""
+        platforms = self.settings.platforms
+        lines: list[str] = []
+        for adapter in self.adapters:
+            platform = adapter.platform
+            error = getattr(adapter, "last_error", None)
+            lines.append(
+                adapter_line(
+                    platform.value,
+                    adapter.ready,
+                    error=error if isinstance(error, str) else None,
+                    intent=platforms.discord.message_content_intent if platform is Platform.DISCORD else None,
+                    encryption=platforms.matrix.encryption if platform is Platform.MATRIX else None,
+                )
+            )
+        scheduler = self._scheduler_task
+        lines.append(scheduler_line(scheduler is not None and not scheduler.done()))
+        return lines
 
     async def _serve(self) -> int:
         self.background.start(self.deliverer.run(self.stop_event), "outbox")

@@ -6,6 +6,7 @@ from functools import cache
 
 from bot import help as help_commands
 from bot import me
+from bot.admin import commands as admin_commands
 from bot.circles import checkins, rotation_commands, schedule_commands, session_commands
 from bot.circles import commands as circle_commands
 from bot.commands import CommandCatalogue
@@ -28,6 +29,7 @@ def build_catalogue() -> CommandCatalogue:
             *safety_commands.COMMANDS,
             *me.COMMANDS,
             *privacy_commands.COMMANDS,
+            *admin_commands.COMMANDS,
             *help_commands.COMMANDS,
         )
     )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.model import CommunityRef, Platform
 from bot.storage import Database
+from bot.storage.admin_models import OVERRIDE_COLUMNS, CommunityOverride
 from bot.storage.models import Community
 from bot.storage.upsert import insert_ignore
 
@@ -66,13 +67,23 @@ async def sync_communities(database: Database, specs: list[CommunitySpec], clock
                     f"community {spec.slug!r}: another community already uses that id; community ids must be unique"
                 )
             row.slug = spec.slug
-            row.name = spec.name
-            row.locale = spec.locale
-            row.timezone = spec.timezone
-            row.country = spec.country
-            row.moderator_room = spec.moderator_room
-            row.fallback_room = spec.fallback_room
-            row.on_call_role = spec.on_call_role
+            configured = {
+                "name": spec.name,
+                "locale": spec.locale,
+                "timezone": spec.timezone,
+                "country": spec.country,
+                "moderator_room": spec.moderator_room,
+                "fallback_room": spec.fallback_room,
+                "on_call_role": spec.on_call_role,
+            }
+            # A field an admin set in chat keeps its value: the override remembers the config's, for a reset.
+            overrides = await session.scalars(select(CommunityOverride).where(CommunityOverride.community_id == row.id))
+            for override in overrides:
+                column = OVERRIDE_COLUMNS.get(override.key)
+                if column is not None:
+                    override.config_value = configured.pop(column)
+            for column, value in configured.items():
+                setattr(row, column, value)
 
 
 async def _free_moved_slugs(session: AsyncSession, specs: list[CommunitySpec]) -> None:

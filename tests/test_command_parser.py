@@ -112,6 +112,10 @@ def test_roles_are_declared_on_every_command() -> None:
         "alert list",
         "alert claim",
         "alert resolve",
+        "admin setup",
+        "admin set",
+        "admin show",
+        "admin status",
     }
     assert {c.name for c in CATALOGUE.visible_to(Role.MEMBER)} == set(CATALOGUE.commands) - moderator_only
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.admin import privacy as admin_data
 from bot.privacy import circle_data, safety_data
 from bot.privacy.common import iso
 from bot.privacy.safety_data import AUDIT_MEMBER_DETAILS
@@ -167,6 +168,15 @@ POLICIES: Sequence[TablePolicy] = (
         export_key="circles_created",
         export=circle_data.export_circles_created,
         forget=circle_data.forget_circles_created,
+    ),
+    TablePolicy(
+        "community_overrides",
+        True,
+        "Community settings changed in chat: which ones the member changed are exported; on forgetting, the "
+        "settings stay with who changed them removed.",
+        export_key="settings_changed",
+        export=admin_data.export_overrides,
+        forget=admin_data.forget_overrides,
     ),
     TablePolicy(
         "platform_state",

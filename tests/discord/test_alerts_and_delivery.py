@@ -50,7 +50,9 @@ async def test_claim_button_checks_the_clicking_moderator(scanning: World) -> No
     _, alert = await _alert(scanning)
     stranger = scanning.member("sam")
     refused = await stranger.click(alert, label="Claim")  # type: ignore[arg-type]
-    assert ephemeral_text(refused) == catalogue().t("en", "error.not_allowed", role="moderator")
+    assert ephemeral_text(refused) == catalogue().t(
+        "en", "error.not_allowed", role=catalogue().t("en", "role_phrase.moderator")
+    )
     moderator = scanning.member("mona", scanning.mod_role)
     claimed = await moderator.click(alert, label="Claim")  # type: ignore[arg-type]
     assert "You have alert #1" in ephemeral_text(claimed)

@@ -34,20 +34,25 @@ async def test_member_lists_and_joins_a_circle_with_autocomplete(world: World) -
 async def test_roles_come_from_configured_roles_and_permissions(world: World) -> None:
     member = world.member("sam")
     refused = await member.slash(world.general, "circle create", name="Mine")
-    assert ephemeral_text(refused) == catalogue().t("en", "error.not_allowed", role="moderator")
+    assert ephemeral_text(refused) == catalogue().t(
+        "en", "error.not_allowed", role=catalogue().t("en", "role_phrase.moderator")
+    )
 
     managers = world.guild.create_role("Managers", permissions=discord.Permissions(manage_guild=True))
     manager = world.member("mia", managers)
     assert "Mine" in ephemeral_text(await manager.slash(world.general, "circle create", name="Mine"))
 
     owner_refusal = await world.member("fac", world.facilitator_role).slash(world.general, "alert list")
-    assert ephemeral_text(owner_refusal) == catalogue().t("en", "error.not_allowed", role="moderator")
+    assert ephemeral_text(owner_refusal) == catalogue().t(
+        "en", "error.not_allowed", role=catalogue().t("en", "role_phrase.moderator")
+    )
 
 
 async def test_typed_options_and_choices_reach_the_engine(world: World) -> None:
     member = world.member("sam")
-    answer = ephemeral_text(await member.slash(world.general, "checkin add", mood=3))
-    assert answer
+    asked = await member.slash(world.general, "checkin add", mood=3)  # without a note: the note is asked privately
+    assert asked.modal is not None
+    assert ephemeral_text(await member.submit_modal(asked, {}))
     language = ephemeral_text(await member.slash(world.general, "me language", language="ar"))
     assert language == catalogue().t("ar", "me.language.done", language=catalogue().t("ar", "language.ar"))
 

@@ -49,6 +49,7 @@ async def test_a_long_export_says_how_long_and_comes_compact(console: Console) -
     await console.as_("amal")
     for day in range(25):
         await console.say(f"!checkin 3 day {day} was a long day with a lot going on at work and at home")
+        console.clock.advance(timedelta(hours=1))  # a person checks in over time, not in a burst
     out = await console.say("!me export")
     assert "too long to show readably in one message (checkins: 25" in out
     assert len(out) > MESSAGE_LIMIT

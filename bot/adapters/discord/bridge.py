@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.config.communities import Community
 from bot.delivery.deliverer import Deliverer
 from bot.engine import Engine
-from bot.errors import PeerCirclesError
+from bot.errors import DeliveryRefused, PeerCirclesError
 from bot.i18n import Catalogue
 from bot.model import (
     Action,
@@ -38,8 +38,10 @@ from .commands import CatalogueTranslator, build_commands
 from .errors import translate_error
 from .lookup import circle_names, timezone_names
 from .outbox import DiscordSender
+from .prompts import Confirmation, ConfirmView, NoteModal, confirmation_for, wants_note_modal
 from .render import NO_MENTIONS, chunks
 from .roles import role_for
+from .undelivered import Undelivered
 from .views import AlertButton
 
 __all__ = ["Bridge", "Services"]
@@ -69,6 +71,9 @@ class Bridge:
         self.tree: app_commands.CommandTree[Any] | None = None
         self.sender: DiscordSender | None = None
         self.synced: list[str] = []
+        self.undelivered = Undelivered()
+        self.attended: dict[str, set[int]] = {}
+        """Who has been marked present by speaking, per session space (once per member per session)."""
 
     def attach(self, client: discord.Client) -> app_commands.CommandTree[Any]:
         """Bind to the client: build the command tree and the sender, register with the outbox."""
@@ -79,6 +84,7 @@ class Bridge:
             self.tree.add_command(root)
         self.tree.error(self._tree_error)
         self.sender = DiscordSender(client, self.messages, self.services.settings)
+        self.sender.on_refused_direct = self.remember_undelivered
         if self.services.deliverer is not None:
             self.services.deliverer.register(Platform.DISCORD, self.sender)
         return tree
@@ -160,7 +166,25 @@ class Bridge:
     # -- slash commands ----------------------------------------------------------------------------------------------
 
     async def run_command(self, interaction: discord.Interaction, command: Command, args: dict[str, object]) -> None:
-        """Run a catalogue command as the person who invoked it and answer them."""
+        """Run a catalogue command as the person who invoked it and answer them; ask for a left-out note in a modal,
+        and for a confirmation first where the command needs one."""
+        if wants_note_modal(command, args):
+            await self._ask_note(interaction, command, args)
+            return
+        confirmation = confirmation_for(command, args)
+        if confirmation is not None:
+            await self._ask_confirmation(interaction, command, args, confirmation)
+            return
+        await self.execute(interaction, command, args)
+
+    async def execute(
+        self,
+        interaction: discord.Interaction,
+        command: Command,
+        args: dict[str, object],
+        view: discord.ui.View | None = None,
+    ) -> None:
+        """Run the command through the engine and carry out its actions; ``view`` goes on the first reply."""
         community = self.community(interaction.guild_id, interaction.user)
         channel = interaction.channel
         room = RoomRef(Platform.DISCORD, str(interaction.channel_id)) if interaction.guild_id is not None else None
@@ -175,7 +199,38 @@ class Bridge:
         )
         actions = await self.engine.handle_command(invocation)
         where = channel if isinstance(channel, discord.abc.GuildChannel) else None
-        await self.perform(interaction, actions, where, community)
+        await self.perform(interaction, actions, where, community, view=view)
+
+    async def _ask_note(self, interaction: discord.Interaction, command: Command, args: dict[str, object]) -> None:
+        option = command.option("note")
+        assert option is not None
+
+        async def submitted(answer: discord.Interaction, note: str | None) -> None:
+            await self.execute(answer, command, {**args, "note": note} if note else dict(args))
+
+        locale = await self._locale(interaction, self.community(interaction.guild_id, interaction.user))
+        modal = NoteModal(self.messages, locale, command, submitted, option.max_length)
+        await interaction.response.send_modal(modal)
+
+    async def _ask_confirmation(
+        self, interaction: discord.Interaction, command: Command, args: dict[str, object], confirmation: Confirmation
+    ) -> None:
+        community = self.community(interaction.guild_id, interaction.user)
+        locale = await self._locale(interaction, community)
+        confirmed = {**args, **confirmation.confirm_args}
+
+        async def confirm(answer: discord.Interaction) -> None:
+            await self.execute(answer, command, confirmed)
+
+        view = ConfirmView(self.messages, locale, interaction.user.id, confirm)
+        view.asked = interaction
+        if confirmation.ask_first:
+            await self.execute(interaction, command, args, view=view)
+            return
+        shown = {name: str(value) for name, value in args.items()}
+        text = self.messages.t(locale, confirmation.prompt_key, **shown)
+        await interaction.response.send_message(text, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await self._show_undelivered(interaction, community, locale)
 
     async def perform(
         self,
@@ -183,13 +238,17 @@ class Bridge:
         actions: Sequence[Action],
         where: discord.abc.GuildChannel | None,
         community: Community | None,
+        *,
+        view: discord.ui.View | None = None,
     ) -> None:
-        """Answer with the replies (private ones ephemeral), then carry out the other actions in order."""
+        """Answer with the replies (private ones ephemeral), then carry out the other actions in order, then show
+        any direct messages that could not reach the person."""
         locale = await self._locale(interaction, community)
         replies = [action for action in actions if isinstance(action, Reply)]
         for reply in replies:
             for part in chunks(reply.text):
-                await self._answer(interaction, part, ephemeral=reply.private)
+                await self._answer(interaction, part, ephemeral=reply.private, view=view)
+                view = None
         if not replies:
             await self._answer(interaction, self.messages.t(locale, "discord.done"), ephemeral=True)
         for action in actions:
@@ -202,12 +261,45 @@ class Bridge:
                 log.error("could not carry out %s: %s", type(action).__name__, problem)
                 if isinstance(action, OpenSpace):
                     await self._answer(interaction, self.messages.t(locale, "discord.space_failed"), ephemeral=True)
+        await self._show_undelivered(interaction, community, locale)
 
-    async def _answer(self, interaction: discord.Interaction, text: str, *, ephemeral: bool) -> None:
+    async def _answer(
+        self, interaction: discord.Interaction, text: str, *, ephemeral: bool, view: discord.ui.View | None = None
+    ) -> None:
+        options: dict[str, Any] = {"ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
+        if view is not None:
+            options["view"] = view
         if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(text, **options)
         else:
-            await interaction.response.send_message(text, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            await interaction.response.send_message(text, **options)
+
+    # -- direct messages that could not be delivered -------------------------------------------------------------
+
+    def remember_undelivered(self, user_id: str, text: str, community: str | None) -> None:
+        """Keep a refused direct message for the member's next interaction (the sender calls this)."""
+        if community is None:
+            found = self._community_of_user(int(user_id))
+            community = found.native_id if found is not None else None
+        self.undelivered.remember(user_id, community, text)
+
+    def _community_of_user(self, user_id: int) -> Community | None:
+        communities = self.communities()
+        if self.client is not None:
+            for candidate in communities:
+                assert candidate.guild_id is not None
+                guild = self.client.get_guild(int(candidate.guild_id))
+                if guild is not None and guild.get_member(user_id) is not None:
+                    return candidate
+        return communities[0] if len(communities) == 1 else None
+
+    async def _show_undelivered(
+        self, interaction: discord.Interaction, community: Community | None, locale: str
+    ) -> None:
+        waiting = self.undelivered.take(str(interaction.user.id), community.native_id if community else None)
+        for text in waiting:
+            for part in chunks(self.messages.t(locale, "discord.undelivered", text=text)):
+                await self._answer(interaction, part, ephemeral=True)
 
     async def _carry_out(
         self, action: Action, where: discord.abc.GuildChannel | None, community: Community | None
@@ -215,7 +307,16 @@ class Bridge:
         sender = self.sender
         assert sender is not None
         if isinstance(action, DirectMessage):
-            await sender.direct(action.to.native_id, action.text)
+            try:
+                await sender.direct(action.to.native_id, action.text)
+            except Exception as error:
+                problem = error if isinstance(error, PeerCirclesError) else translate_error(error)
+                if isinstance(problem, DeliveryRefused) and action.to.native_id.isdigit():
+                    where_from = community.native_id if community is not None else None
+                    self.remember_undelivered(action.to.native_id, action.text, where_from)
+                if problem is error:
+                    raise
+                raise problem from error
         elif isinstance(action, PostToRoom):
             await sender.post(action.room.native_id, action.text)
         elif isinstance(action, OpenSpace):
@@ -224,6 +325,7 @@ class Bridge:
                 where = fallback if isinstance(fallback, discord.abc.GuildChannel) else None
             await sender.open_space(action.room.native_id, action.title, action.members, where)
         elif isinstance(action, CloseSpace):
+            self.attended.pop(action.room.native_id, None)
             await sender.close_space(action.room.native_id)
 
     async def _locale(self, interaction: discord.Interaction, community: Community | None) -> str:
@@ -281,8 +383,44 @@ class Bridge:
     # -- messages ------------------------------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
-        """Scan what a person wrote (a channel message or a DM to the bot) for crisis language."""
+        """Mark who speaks in a session thread present; scan what a person wrote (a channel message or a DM to the
+        bot) for crisis language."""
+        try:
+            await self._attend(message)
+        except Exception:
+            log.exception("could not mark attendance from message %s", message.id)
         await self._scan(message, event_id=str(message.id), edited=False)
+
+    async def _attend(self, message: discord.Message) -> None:
+        """The first message of a member in a session thread runs ``session here`` for them (once per session)."""
+        thread = message.channel
+        if message.author.bot or not isinstance(thread, discord.Thread) or self.sender is None:
+            return
+        session = self.sender.session_of(thread)
+        if session is None:
+            return
+        space, circle = session
+        seen = self.attended.setdefault(space, set())
+        if message.author.id in seen:
+            return
+        seen.add(message.author.id)
+        community = self.community(thread.guild.id)
+        if community is None:
+            return
+        actions = await self.engine.handle_command(
+            CommandInvocation(
+                community=self._ref(thread.guild.id, community),
+                author=UserRef(Platform.DISCORD, str(message.author.id)),
+                command="session here",
+                args={"circle": circle},
+                room=RoomRef(Platform.DISCORD, str(thread.id)),
+                platform_role=self.role(message.author, community),
+                author_display=message.author.display_name,
+            )
+        )
+        for action in actions:
+            if not isinstance(action, Reply):  # the reply would interrupt the circle; presence is recorded quietly
+                await self._carry_out(action, thread.parent, community)
 
     async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         """Scan an edit whose text changed: someone may edit crisis words into a harmless message."""

@@ -25,6 +25,7 @@ __all__ = [
     "Runner",
     "bare_verb",
     "build_commands",
+    "choice_key",
     "discord_locales",
     "group_key",
     "slash_paths",
@@ -110,6 +111,20 @@ def _text(messages: Catalogue, key: str) -> app_commands.locale_str:
     return app_commands.locale_str(clip(messages.t("en", key), DESCRIPTION_LIMIT), key=key)
 
 
+def choice_key(value: str) -> str:
+    """Catalogue key of a choice's display name (``discord.choice.on``); the value itself when there is none."""
+    return f"discord.choice.{value.replace('-', '_')}"
+
+
+def _choice_name(messages: Catalogue, value: str) -> app_commands.locale_str:
+    """A choice's name in English, marked with its catalogue key so the translator can localise it. The value
+    sent back is always the catalogue's own value; only the label a person sees changes."""
+    key = choice_key(value)
+    if not messages.has(key):
+        return app_commands.locale_str(value)
+    return app_commands.locale_str(clip(messages.t(DEFAULT_LOCALE, key), DESCRIPTION_LIMIT), key=key)
+
+
 def _annotation(option: Option) -> Any:
     if option.kind is OptionKind.INTEGER:
         if option.min_value is None and option.max_value is None:
@@ -142,7 +157,9 @@ def _slash_command(
         )
         descriptions[python_name] = _text(messages, option.description_key)
         if option.kind is OptionKind.CHOICE:
-            choices[python_name] = [app_commands.Choice(name=value, value=value) for value in option.choices]
+            choices[python_name] = [
+                app_commands.Choice(name=_choice_name(messages, value), value=value) for value in option.choices
+            ]
         elif option.autocomplete in AUTOCOMPLETED:
             completions[python_name] = _suggester(option.autocomplete, completer)
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

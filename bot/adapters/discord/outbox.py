@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,12 +25,21 @@ __all__ = ["DiscordSender", "thread_name"]
 log = logging.getLogger(__name__)
 
 THREAD_NAME_LIMIT = 100
+_SPACE_SUFFIX = re.compile(r"^(?P<title>.*) \((?P<space>[^()\s]+)\)$")
+
+RefusedDirect = Callable[[str, str, str | None], None]
+"""Told ``(user id, text, community id or None)`` when Discord refuses a direct message for good."""
 
 
 def thread_name(title: str, space: str) -> str:
     """A session thread's name; it ends with the engine's space id so the thread is found again after a restart."""
     suffix = f" ({space})"
     return clip(title, THREAD_NAME_LIMIT - len(suffix)) + suffix
+
+
+def _title_of(name: str) -> str:
+    matched = _SPACE_SUFFIX.match(name)
+    return matched["title"] if matched else name
 
 
 class DiscordSender:
@@ -44,6 +54,8 @@ class DiscordSender:
         self.messages = messages
         self.settings = settings
         self.spaces: dict[str, int] = {}
+        self.titles: dict[str, str] = {}
+        self.on_refused_direct: RefusedDirect | None = None
 
     # -- the outbox Sender protocol ---------------------------------------------------------------------------
 
@@ -60,10 +72,20 @@ class DiscordSender:
             ping = delivery.ping if delivery.ping and delivery.ping.isdigit() else None
             text = f"<@&{ping}> {delivery.text}" if ping else delivery.text
             await self._post(channel, text, nonce=nonce_for(delivery.key), view=view, ping=delivery.ping)
-        except PeerCirclesError:
+        except PeerCirclesError as error:
+            self._refused(delivery, error)
             raise
         except Exception as error:
-            raise translate_error(error) from error
+            problem = translate_error(error)
+            self._refused(delivery, problem)
+            raise problem from error
+
+    def _refused(self, delivery: Delivery, problem: PeerCirclesError) -> None:
+        """A direct message refused for good is kept to be shown on the member's next interaction."""
+        if delivery.kind != "dm" or not isinstance(problem, DeliveryRefused) or not delivery.target.isdigit():
+            return
+        if self.on_refused_direct is not None:
+            self.on_refused_direct(delivery.target, delivery.text, None)
 
     # -- helpers shared with interactions ---------------------------------------------------------------------
 
@@ -115,6 +137,18 @@ class DiscordSender:
                     return thread.id
         return None
 
+    def session_of(self, thread: discord.Thread) -> tuple[str, str] | None:
+        """``(space, circle name)`` when ``thread`` is a session thread this bot opened, else ``None``."""
+        for space, thread_id in self.spaces.items():
+            if thread_id == thread.id:
+                return space, self.titles.get(space) or _title_of(thread.name)
+        me = self.client.user
+        matched = _SPACE_SUFFIX.match(thread.name)
+        if matched is None or me is None or thread.owner_id != me.id or matched["title"].endswith("…"):
+            return None
+        self.spaces[matched["space"]] = thread.id
+        return matched["space"], matched["title"]
+
     def community_for_room(self, room: str) -> Community | None:
         """The configured community whose moderators' channel (or fallback) is ``room``."""
         for community in self.settings().communities:
@@ -147,6 +181,7 @@ class DiscordSender:
             name=thread_name(title, space), type=discord.ChannelType.private_thread, invitable=False
         )
         self.spaces[space] = thread.id
+        self.titles[space] = title
         for member in members:
             if member.platform is not Platform.DISCORD or not member.native_id.isdigit():
                 continue
