@@ -61,9 +61,11 @@ class Deliverer:
         senders: Mapping[Platform, Sender] | None = None,
         metrics: Metrics | None = None,
         messages: Catalogue | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self.database = database
         self.clock = clock
+        self.lease = lease
         self.messages = messages or catalogue()
         self.metrics = metrics or Metrics()
         self.senders: dict[Platform, Sender] = dict(senders or {})
@@ -95,7 +97,7 @@ class Deliverer:
             )
             items = list((await session.execute(statement)).scalars())
             for item in items:
-                item.leased_until = now + LEASE
+                item.leased_until = now + self.lease
                 item.attempts += 1
         return items
 
