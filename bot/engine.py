@@ -6,12 +6,14 @@ command text to parse) and carry out the actions it returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.planning import SchedulingPolicy
@@ -36,7 +38,7 @@ from bot.model import (
 from bot.observability.metrics import Metrics
 from bot.privacy.retention import RetentionJob
 from bot.ratelimit import RateLimiter
-from bot.safety.detector import Tier
+from bot.safety.detector import Detection, Tier
 from bot.safety.escalation import Report, Safety
 from bot.storage import Database
 from bot.storage.models import AuditEntry, Community, Member
@@ -44,6 +46,11 @@ from bot.storage.models import AuditEntry, Community, Member
 __all__ = ["CircleLimits", "CommandContext", "Engine", "Scheduling"]
 
 log = logging.getLogger(__name__)
+
+# A crisis detection waits up to about a minute for storage to come back (0.5 + 1 + 2 + 4 + 8 + 16 + 16 + 16 s).
+STORAGE_ATTEMPTS = 9
+STORAGE_RETRY_FIRST = 0.5
+STORAGE_RETRY_MAX = 16.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,30 +222,52 @@ class Engine:
         if detection.tier is Tier.NONE:
             return
         self.metrics.detections.labels(detection.tier.label).inc()
-        try:
-            async with self.database.transaction() as session:
-                community = await _find_community(session, message.community)
-                if community is None:
-                    log.warning("detection in unconfigured community %s; no one to alert", message.community)
-                    return
-                member = await ensure_member(session, message.author, self.clock)
-                report = Report(
-                    community=community,
-                    member=member,
-                    platform=message.community.platform,
-                    author=_author_label(message.author_display, message.author.native_id),
-                    event_key=f"{message.author.platform.value}:{message.event_id}",
-                    room=message.room.native_id if message.room else None,
-                    link=message.link,
-                )
-                await safety.on_detection(
-                    session, report, detection, message.text, self.clock.now(), self.prefix(message.community.platform)
-                )
-        except Exception:
-            # Never silent: the log names the event and the tier (never the text), and the platform may replay it.
-            log.exception("could not record a %s detection for event %s", detection.tier.label, message.event_id)
-            raise
+        # Storage may be briefly away (a restart, a failover): a crisis is worth waiting for, so the write is retried
+        # with backoff before giving up; each attempt is one whole transaction, so a retry never doubles anything.
+        delay = STORAGE_RETRY_FIRST
+        for attempt in range(1, STORAGE_ATTEMPTS + 1):
+            try:
+                await self._record_detection(message, detection, safety)
+            except DBAPIError as error:
+                if attempt == STORAGE_ATTEMPTS:
+                    # Never silent: the log names the event and tier (never the text); the platform may replay it.
+                    log.error(
+                        "could not record a %s detection for event %s after %d attempts: storage unavailable (%s)",
+                        detection.tier.label,
+                        message.event_id,
+                        attempt,
+                        type(error.orig).__name__,
+                    )
+                    raise
+                log.warning("storage unavailable recording event %s (attempt %d); retrying", message.event_id, attempt)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STORAGE_RETRY_MAX)
+            except Exception:
+                log.exception("could not record a %s detection for event %s", detection.tier.label, message.event_id)
+                raise
+            else:
+                break
         self.on_outbox()
+
+    async def _record_detection(self, message: IncomingMessage, detection: Detection, safety: Safety) -> None:
+        async with self.database.transaction() as session:
+            community = await _find_community(session, message.community)
+            if community is None:
+                log.warning("detection in unconfigured community %s; no one to alert", message.community)
+                return
+            member = await ensure_member(session, message.author, self.clock)
+            report = Report(
+                community=community,
+                member=member,
+                platform=message.community.platform,
+                author=_author_label(message.author_display, message.author.native_id),
+                event_key=f"{message.author.platform.value}:{message.event_id}",
+                room=message.room.native_id if message.room else None,
+                link=message.link,
+            )
+            await safety.on_detection(
+                session, report, detection, message.text, self.clock.now(), self.prefix(message.community.platform)
+            )
 
     def prefix(self, platform: Platform) -> str:
         """How commands are written on ``platform`` (``!`` or ``/``)."""

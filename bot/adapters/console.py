@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -35,6 +36,8 @@ from bot.model import (
 )
 
 __all__ = ["CONSOLE_MODERATORS", "ConsoleAdapter", "lines_from", "stdin_lines"]
+
+log = logging.getLogger(__name__)
 
 ROOM = "#general"
 CONSOLE_MODERATORS = "#moderators"
@@ -152,7 +155,18 @@ class ConsoleAdapter(Adapter):
             self._ready = False
 
     async def handle_line(self, raw: str) -> bool:
-        """Handle one typed line; returns ``False`` when the person asked to quit."""
+        """Handle one typed line; returns ``False`` when the person asked to quit.
+
+        One line that cannot be handled (storage away longer than the engine waits) is reported and skipped: it
+        never stops the console."""
+        try:
+            return await self._handle_line(raw)
+        except Exception:
+            log.exception("console line could not be handled")
+            self._show("peer-circles", self._t("console.unavailable"))
+            return True
+
+    async def _handle_line(self, raw: str) -> bool:
         line = raw.strip()
         if not line or line.startswith("# "):
             return True
