@@ -96,6 +96,13 @@ class DiscordSettings(ConfigModel):
         return self
 
 
+ReactionAction = Literal["claim", "resolve"]
+
+
+def _default_reactions() -> dict[str, ReactionAction]:
+    return {"✋": "claim", "🙋": "claim", "👀": "claim", "✅": "resolve", "✔": "resolve"}
+
+
 class MatrixSettings(ConfigModel):
     """Connection to a Matrix homeserver, signing in with an access token (preferred) or a password."""
 
@@ -108,6 +115,7 @@ class MatrixSettings(ConfigModel):
     command_prefix: Annotated[str, AfterValidator(_check_prefix)] = "!"
     encryption: bool = False
     sessions_as: Annotated[Literal["room", "thread"], CASE_INSENSITIVE] = "room"
+    alert_reactions: dict[str, ReactionAction] = Field(default_factory=_default_reactions)
 
     @model_validator(mode="after")
     def _check_rules(self) -> Self:

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
 
+from bot.adapters.matrix.client import maintain_keys
 from bot.app import Application
 from bot.config import Settings
 from tests.matrix.synapse import Account
@@ -36,10 +38,12 @@ class Seen:
 class Person:
     """A Matrix user driven by the test: writes, joins, and waits (bounded) for what arrives."""
 
-    def __init__(self, url: str, account: Account) -> None:
+    def __init__(self, url: str, account: Account, client: AsyncClient | None = None) -> None:
         self.user_id = account.user_id
-        self.client = AsyncClient(url, account.user_id)
-        self.client.restore_login(account.user_id, "TESTDEVICE", account.access_token)
+        self.client = client or AsyncClient(
+            url, account.user_id, config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False)
+        )
+        self.client.restore_login(account.user_id, self.client.device_id or "TESTDEVICE", account.access_token)
         self.seen: list[Seen] = []
         self._read = 0
 
@@ -59,20 +63,43 @@ class Person:
     async def join(self, room_id: str) -> None:
         await self.client.join(room_id)
 
-    async def say(self, room_id: str, text: str, **extra: Any) -> str:
-        content = {"msgtype": "m.text", "body": text, **extra}
-        answer = await self.client.room_send(room_id, "m.room.message", content)
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Send an event; a connection cut by a homeserver restart is tried again (three times at most)."""
+        for attempt in range(3):
+            try:
+                answer = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)
+                break
+            except aiohttp.ClientError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5)
         assert isinstance(answer, RoomSendResponse), answer
         return str(answer.event_id)
 
+    async def say(self, room_id: str, text: str, **extra: Any) -> str:
+        return await self.send(room_id, "m.room.message", {"msgtype": "m.text", "body": text, **extra})
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        return await self.send(room_id, "m.reaction", {"m.relates_to": relation})
+
     async def _sync_once(self, timeout_ms: int) -> None:
-        answer = await self.client.sync(timeout=timeout_ms)
+        try:
+            answer = await self.client.sync(timeout=timeout_ms)
+        except aiohttp.ClientError:  # the homeserver is restarting: the caller's deadline bounds the retries
+            await asyncio.sleep(0.2)
+            return
         assert isinstance(answer, SyncResponse), answer
+        if self.client.olm is not None:
+            await maintain_keys(self.client)
         for room_id in answer.rooms.invite:
             await self.client.join(room_id)  # the bot's DMs and session rooms
         for room_id, info in answer.rooms.join.items():
             for event in info.timeline.events:
                 source = event.source
+                decrypted = getattr(event, "decrypted", False)
+                if decrypted:  # an encrypted message nio decrypted: its source is the clear event
+                    source = {**source, "type": "m.room.message", "sender": event.sender, "event_id": event.event_id}
                 if source.get("type") == "m.room.message" and source.get("sender") != self.user_id:
                     self.seen.append(Seen(room_id, source["sender"], source["event_id"], source.get("content", {})))
 

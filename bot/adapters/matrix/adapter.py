@@ -17,13 +17,22 @@ from nio import (
     InviteMemberEvent,
     MatrixRoom,
     MegolmEvent,
+    ReactionEvent,
     RoomMessageEmote,
     RoomMessageText,
     SyncResponse,
 )
 
 from bot.adapters.base import Adapter
-from bot.adapters.matrix.client import NETWORK_ERRORS, Backoff, build_client, check, sign_in, wait_or_stop
+from bot.adapters.matrix.client import (
+    NETWORK_ERRORS,
+    Backoff,
+    build_client,
+    check,
+    maintain_keys,
+    sign_in,
+    wait_or_stop,
+)
 from bot.adapters.matrix.outgoing import Outgoing
 from bot.adapters.matrix.render import event_link
 from bot.adapters.matrix.roles import role_for
@@ -36,10 +45,10 @@ from bot.delivery.outbox import Delivery
 from bot.engine import Engine
 from bot.errors import DeliveryRefused, PlatformCredentialsError, PlatformError
 from bot.i18n import Catalogue
-from bot.model import IncomingMessage, Platform, RoomRef, UserRef
+from bot.model import CommandInvocation, IncomingMessage, Platform, RoomRef, UserRef
 from bot.storage import Database
 
-__all__ = ["MatrixAdapter"]
+__all__ = ["ALERT_REACTIONS", "MatrixAdapter", "reaction_action"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +58,17 @@ RETRYABLE: tuple[type[BaseException], ...] = (PlatformError, DeliveryRefused, *N
 ANSWER_WINDOW = timedelta(minutes=10)
 """Commands written while the bot was down are answered only this long after they were sent; older ones are only
 scanned, as every message is."""
+
+ALERT_REACTIONS: dict[str, str] = {"✋": "claim", "🙋": "claim", "👀": "claim", "✅": "resolve", "✔": "resolve"}
+"""A moderator's reaction on an alert notice -> the alert command it runs (``alert claim`` / ``alert resolve``)."""
+
+_EMOJI_NOISE = dict.fromkeys([0xFE0E, 0xFE0F, *range(0x1F3FB, 0x1F400)])
+"""Variation selectors and skin tones: ✋🏽 and ✋️ are ✋."""
+
+
+def reaction_action(key: str, reactions: dict[str, str]) -> str | None:
+    """The alert action a reaction key stands for, if any (variation selectors and skin tones ignored)."""
+    return reactions.get(key.translate(_EMOJI_NOISE).strip())
 
 
 class MatrixAdapter(Adapter):
@@ -66,10 +86,15 @@ class MatrixAdapter(Adapter):
         *,
         poll_ms: int = 30_000,
         client: AsyncClient | None = None,
+        alert_reactions: dict[str, str] | None = None,
     ) -> None:
         matrix = settings.platforms.matrix
         assert matrix.user_id is not None
         self.matrix = matrix
+        configured = matrix.alert_reactions
+        self.reactions = {
+            k.translate(_EMOJI_NOISE): v for k, v in (alert_reactions or configured or ALERT_REACTIONS).items()
+        }
         self.engine = engine
         self.messages = messages
         self.clock = engine.clock
@@ -78,7 +103,10 @@ class MatrixAdapter(Adapter):
         self.client = client or build_client(matrix, Path(settings.data_dir) / "matrix" if matrix.encryption else None)
         self.places = CommunityMap(settings.communities)
         self.state = MatrixState(database, engine.clock, matrix.user_id)
-        self.out = Outgoing(self.client, self.state, self.places, messages)
+        self.encryption = matrix.encryption
+        self.out = Outgoing(
+            self.client, self.state, self.places, messages, sessions_as=matrix.sessions_as, encrypted=self.encryption
+        )
         self.backoff = Backoff()
         self._ready = False
         self._joining: set[str] = set()
@@ -130,12 +158,16 @@ class MatrixAdapter(Adapter):
 
     async def _serve(self, stop: asyncio.Event) -> None:
         await sign_in(self.client, self.matrix)
+        if self.encryption:
+            await maintain_keys(self.client)  # the device's keys are published before anyone writes to it
         await self.places.resolve_aliases(self.client)
         token = await self.state.next_batch()
         # The first sync loads the rooms' full state. Without a stored token its timeline is history: not replayed.
         first = await self._sync(stop, timeout=0, full_state=True, since=token)
         if first is None:
             return
+        if self.encryption:
+            await maintain_keys(self.client)
         await self._handle(first, catch_up=token is not None)
         token = first.next_batch
         await self.state.set_next_batch(token)
@@ -146,6 +178,8 @@ class MatrixAdapter(Adapter):
             response = await self._sync(stop, timeout=self.poll_ms, since=token)
             if response is None:
                 return
+            if self.encryption:
+                await maintain_keys(self.client)
             await self._handle(response, catch_up=False)
             token = response.next_batch
             await self.state.set_next_batch(token)
@@ -241,7 +275,13 @@ class MatrixAdapter(Adapter):
         if sender is None or sender == self.client.user_id:
             return
         if isinstance(event, MegolmEvent):
-            await self._cannot_read(room, sender)
+            if self.encryption:  # nio could not decrypt it (keys not shared with this device yet)
+                log.warning("Matrix: could not decrypt %s in %s", event.event_id, room.room_id)
+            else:
+                await self._cannot_read(room, sender)
+            return
+        if isinstance(event, ReactionEvent):
+            await self._on_reaction(room, event, catch_up=catch_up)
             return
         if not isinstance(event, RoomMessageText | RoomMessageEmote):
             return  # notices (other bots), media, state: nothing to read
@@ -279,6 +319,7 @@ class MatrixAdapter(Adapter):
                     author_display=display,
                     community_native_id=community.native_id,
                     locale=locale,
+                    circle_room=None if direct else room.room_id,
                 )
                 return
         await self.engine.handle_message(
@@ -292,6 +333,44 @@ class MatrixAdapter(Adapter):
                 edited=edited,
                 author_display=display,
             )
+        )
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent, *, catch_up: bool) -> None:
+        """A reaction on an alert notice claims or resolves that alert as the reactor; the engine checks the role."""
+        action = reaction_action(event.key, self.reactions)
+        if action is None:
+            return
+        escalation_id = await self.state.alert_for_event(event.reacts_to)
+        if escalation_id is None:
+            return  # a reaction on anything but an alert notice
+        recent = self.clock.now().timestamp() * 1000 - event.server_timestamp < ANSWER_WINDOW.total_seconds() * 1000
+        if catch_up and not recent:
+            return
+        sender = event.sender
+        community, direct = await self._community_of(room, sender)
+        if community is None or direct:
+            return
+        ref = self.places.ref(community)
+        author = UserRef(Platform.MATRIX, sender)
+        display = room.user_name(sender) or sender
+        invocation = CommandInvocation(
+            community=ref,
+            author=author,
+            command=f"alert {action}",
+            args={"id": escalation_id},
+            room=RoomRef(Platform.MATRIX, room.room_id),
+            platform_role=self._power_role(community, room, sender, direct),
+            author_display=display,
+        )
+        log.info("Matrix: %s reacted %r on alert %s: %s", sender, event.key, escalation_id, action)
+        actions = await self.engine.handle_command(invocation)
+        await self.out.perform(
+            actions,
+            room_id=room.room_id,
+            author=author,
+            author_display=display,
+            community_native_id=community.native_id,
+            locale=await self.engine.locale_for(ref, author),
         )
 
     async def _cannot_read(self, room: MatrixRoom, sender: str) -> None:

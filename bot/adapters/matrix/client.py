@@ -18,7 +18,16 @@ from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LoginResponse, Wh
 from bot.config.platforms import MatrixSettings
 from bot.errors import DeliveryRefused, PeerCirclesError, PlatformCredentialsError, PlatformError
 
-__all__ = ["NETWORK_ERRORS", "Backoff", "build_client", "check", "error_for", "sign_in"]
+__all__ = [
+    "NETWORK_ERRORS",
+    "Backoff",
+    "build_client",
+    "check",
+    "encryption_available",
+    "error_for",
+    "maintain_keys",
+    "sign_in",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +59,33 @@ class Backoff:
         self.failures = 0
 
 
+def encryption_available() -> bool:
+    """Whether nio was installed with its encryption extra (``matrix-nio[e2e]``)."""
+    from nio.crypto import ENCRYPTION_ENABLED
+
+    return bool(ENCRYPTION_ENABLED)
+
+
 def build_client(settings: MatrixSettings, store_path: Path | None = None) -> AsyncClient:
-    """A nio client for the bot's account with its stable device id; nothing is sent yet."""
+    """A nio client for the bot's account with its stable device id; nothing is sent yet.
+
+    With ``store_path`` (encryption on), the crypto store (the device's keys and sessions) lives there and is kept
+    across restarts; without ``matrix-nio[e2e]`` installed that is a configuration error, raised here at start.
+    """
     assert settings.homeserver is not None
     assert settings.user_id is not None
+    if store_path is not None and not encryption_available():
+        from bot.app import StartupError  # imported here: bot.app loads the adapters
+
+        raise StartupError(
+            "platforms.matrix.encryption is on but matrix-nio's encryption support is not installed: "
+            "pip install 'peer-circles[matrix-e2e]' (matrix-nio[e2e]), or turn encryption off"
+        )
     config = AsyncClientConfig(
         max_limit_exceeded=0,
         max_timeouts=0,
         request_timeout=90,
-        encryption_enabled=False,
+        encryption_enabled=store_path is not None,
         store_sync_tokens=False,
     )
     kwargs: dict[str, Any] = {"device_id": settings.device_id, "config": config}
@@ -102,13 +129,20 @@ async def sign_in(client: AsyncClient, settings: MatrixSettings) -> None:
     assert settings.user_id is not None
     try:
         if settings.access_token is not None:
-            client.restore_login(settings.user_id, settings.device_id, settings.access_token.get_secret_value())
+            token = settings.access_token.get_secret_value()
+            client.access_token = token
             answer: Any = await client.whoami()
             if isinstance(answer, WhoamiResponse):
                 if answer.user_id != settings.user_id:
                     raise PlatformCredentialsError(
                         f"the access token belongs to {answer.user_id}, not to {settings.user_id}"
                     )
+                # An access token belongs to one device: its keys must be published under that device's id.
+                device = answer.device_id or settings.device_id
+                if device != settings.device_id:
+                    log.info("the access token is for device %s (configured: %s); using it", device, settings.device_id)
+                if client.user_id != settings.user_id or client.device_id != device or client.olm is None:
+                    client.restore_login(settings.user_id, device, token)  # loads the crypto store, if any
                 return
         else:
             assert settings.password is not None
@@ -121,6 +155,21 @@ async def sign_in(client: AsyncClient, settings: MatrixSettings) -> None:
     if answer.status_code in _CREDENTIALS or _status(answer) in (401, 403):
         raise PlatformCredentialsError(f"{client.homeserver} refused the bot's credentials: {answer}")
     raise error_for(answer, "sign-in")
+
+
+async def maintain_keys(client: AsyncClient) -> None:
+    """What nio's own sync loop does for encryption: publish this device's keys, learn the others' devices, claim
+    one-time keys for new sessions and send queued to-device messages (room keys)."""
+    try:
+        if client.should_upload_keys:
+            check(await client.keys_upload(), "uploading the device keys")
+        if client.should_query_keys:
+            check(await client.keys_query(), "querying device keys")
+        if client.should_claim_keys:
+            check(await client.keys_claim(client.get_users_for_key_claiming()), "claiming one-time keys")
+        await client.send_to_device_messages()
+    except NETWORK_ERRORS as error:
+        raise PlatformError(f"exchanging encryption keys: {error!r}") from error
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:

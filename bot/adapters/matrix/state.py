@@ -1,7 +1,8 @@
 """What the Matrix adapter remembers across restarts, in the ``platform_state`` table.
 
-The sync token (so a restart neither replays nor misses events), each person's DM room, each session's room, and
-the rooms already told that the bot cannot read their encryption. Keys are namespaced by the bot's own user id, so
+The sync token (so a restart neither replays nor misses events), each person's DM room, each session's room (and
+thread root, when sessions are threads), which notice is the alert about which escalation (for claims by reaction),
+and the rooms already told that the bot cannot read their encryption. Keys are namespaced by the bot's own user id, so
 two bot accounts can share one database.
 """
 
@@ -73,3 +74,20 @@ class MatrixState:
     async def set_space_room(self, space_id: str, room_id: str) -> None:
         """Remember the room created for a session space."""
         await self.set(f"space:{space_id}", room_id)
+
+    async def alert_for_event(self, event_id: str) -> int | None:
+        """The escalation an alert notice (by its event id) is about, for claims by reaction."""
+        value = await self.get(f"alert-event:{event_id}")
+        return int(value) if value else None
+
+    async def set_alert_event(self, event_id: str, escalation_id: int) -> None:
+        """Remember that the notice ``event_id`` is an alert about ``escalation_id``."""
+        await self.set(f"alert-event:{event_id}", str(escalation_id))
+
+    async def thread_root(self, space_id: str) -> str | None:
+        """The root event of the thread a session space was opened as, when sessions are threads."""
+        return await self.get(f"thread:{space_id}")
+
+    async def set_thread_root(self, space_id: str, event_id: str) -> None:
+        """Remember the thread root of a session space."""
+        await self.set(f"thread:{space_id}", event_id)
