@@ -12,13 +12,21 @@ from bot.errors import UserError
 from bot.model import Action, Role
 from bot.storage.models import Circle, CircleStatus, Membership, MembershipStatus, Visibility
 
-__all__ = ["CIRCLE_NAME", "COMMANDS", "fill_seats", "find_for"]
+__all__ = ["CIRCLE_NAME", "COMMANDS", "fill_seats", "find_for", "require_active_member"]
 
 CIRCLE_NAME = Option("circle", rest=True, max_length=MAX_NAME, autocomplete="circle")
 
 
 def _privileged(ctx: CommandContext) -> bool:
     return ctx.role >= Role.MODERATOR
+
+
+async def require_active_member(ctx: CommandContext, circle: Circle) -> Membership:
+    """The caller's seat in ``circle``, or the translated "not a member" error."""
+    membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
+    if membership is None or membership.status != MembershipStatus.ACTIVE:
+        raise UserError("circle.error.not_member", circle=circle.name)
+    return membership
 
 
 async def find_for(ctx: CommandContext, *, for_update: bool = False) -> Circle:

@@ -18,7 +18,7 @@ from bot.storage.models import Circle, CircleStatus
 from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus, Timer, TimerStatus
 from bot.storage.upsert import insert_ignore
 
-__all__ = ["SchedulingPolicy", "plan_next", "replan", "session_key", "upcoming_session"]
+__all__ = ["SchedulingPolicy", "next_planned", "plan_next", "replan", "session_key", "upcoming_session"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,25 @@ async def upcoming_session(session: AsyncSession, circle_id: int, now: datetime)
     return result.scalar_one_or_none()
 
 
+async def next_planned(
+    session: AsyncSession, circle_id: int, now: datetime, *, for_update: bool = False
+) -> CircleSession | None:
+    """The circle's next session that is planned and not yet started."""
+    statement = (
+        select(CircleSession)
+        .where(
+            CircleSession.circle_id == circle_id,
+            CircleSession.status == SessionStatus.SCHEDULED,
+            CircleSession.start_at > now,
+        )
+        .order_by(CircleSession.start_at)
+        .limit(1)
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
 async def _timer(
     session: AsyncSession, key: str, kind: str, due: datetime, now: datetime, row: CircleSession, **data: object
 ) -> None:
@@ -82,13 +101,7 @@ async def plan_next(
     schedule_row = await session.get(CircleSchedule, circle_id)
     if circle is None or schedule_row is None or circle.status != CircleStatus.ACTIVE:
         return None
-    planned = await session.scalar(
-        select(CircleSession).where(
-            CircleSession.circle_id == circle_id,
-            CircleSession.status == SessionStatus.SCHEDULED,
-            CircleSession.start_at > now,
-        )
-    )
+    planned = await next_planned(session, circle_id, now)
     if planned is not None:
         return planned
     schedule = Schedule.from_dict(schedule_row.rule)

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.circles import service
-from bot.circles.commands import CIRCLE_NAME, find_for
+from bot.circles.commands import CIRCLE_NAME, find_for, require_active_member
 from bot.circles.facilitation import candidates
+from bot.circles.planning import next_planned
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.rotation import project
 from bot.circles.session_flow import format_when
@@ -19,7 +19,7 @@ from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.members import find_member
 from bot.model import Action, Role, UserRef
-from bot.storage.models import Circle, Member, MembershipStatus
+from bot.storage.models import Circle, Member
 from bot.storage.schedule_models import (
     AwayPeriod,
     CircleSchedule,
@@ -64,17 +64,7 @@ async def _named_member(ctx: CommandContext) -> Member:
 
 
 async def _next_session(ctx: CommandContext, circle: Circle) -> CircleSession:
-    row = await ctx.session.scalar(
-        select(CircleSession)
-        .where(
-            CircleSession.circle_id == circle.id,
-            CircleSession.status == SessionStatus.SCHEDULED,
-            CircleSession.start_at > ctx.clock.now(),
-        )
-        .order_by(CircleSession.start_at)
-        .limit(1)
-        .with_for_update()
-    )
+    row = await next_planned(ctx.session, circle.id, ctx.clock.now(), for_update=True)
     if row is None:
         raise UserError("session.error.none_planned", circle=circle.name)
     return row
@@ -83,9 +73,7 @@ async def _next_session(ctx: CommandContext, circle: Circle) -> CircleSession:
 async def volunteer(ctx: CommandContext) -> Sequence[Action]:
     """Offer to facilitate; only trained facilitators are chosen, so moderators are asked to confirm training."""
     circle = await find_for(ctx)
-    membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
-    if membership is None or membership.status != MembershipStatus.ACTIVE:
-        raise UserError("circle.error.not_member", circle=circle.name)
+    await require_active_member(ctx, circle)
     row = await _facilitator_row(ctx, circle, ctx.member.id)
     row.volunteering = True
     row.updated_at = ctx.clock.now()
@@ -166,16 +154,7 @@ async def show(ctx: CommandContext) -> Sequence[Action]:
         raise UserError("schedule.none", circle=circle.name, set=f"{ctx.prefix}circle schedule-set")
     now = ctx.clock.now()
     starts = [o.start for o in occurrences(Schedule.from_dict(schedule_row.rule), now, PROJECTED)]
-    planned = await ctx.session.scalar(
-        select(CircleSession)
-        .where(
-            CircleSession.circle_id == circle.id,
-            CircleSession.status == SessionStatus.SCHEDULED,
-            CircleSession.start_at > now,
-        )
-        .order_by(CircleSession.start_at)
-        .limit(1)
-    )
+    planned = await next_planned(ctx.session, circle.id, now)
     assigned = {planned.start_at: planned.facilitator_id} if planned and planned.facilitator_id else {}
     assert ctx.scheduling is not None
     choices = project(

@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.circles import service
-from bot.circles.commands import CIRCLE_NAME, find_for
+from bot.circles.commands import CIRCLE_NAME, find_for, require_active_member
 from bot.circles.facilitation import is_facilitator
+from bot.circles.planning import next_planned
 from bot.circles.session_flow import format_when, space_id
 from bot.commands import Command, Option, OptionKind
 from bot.engine import CommandContext, Scheduling
 from bot.errors import UserError
 from bot.model import Action, CloseSpace, OpenSpace, Platform, PostToRoom, Role, RoomRef, UserRef
-from bot.storage.models import Circle, MembershipStatus
+from bot.storage.models import Circle
 from bot.storage.schedule_models import Attendance, CircleSession, Feedback, SessionStatus
 from bot.storage.upsert import insert_ignore
 
@@ -137,9 +137,7 @@ async def close_session(ctx: CommandContext) -> Sequence[Action]:
 async def here(ctx: CommandContext) -> Sequence[Action]:
     """A member marks themself present in an open session."""
     circle = await find_for(ctx)
-    membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
-    if membership is None or membership.status != MembershipStatus.ACTIVE:
-        raise UserError("circle.error.not_member", circle=circle.name)
+    await require_active_member(ctx, circle)
     row = await _current(ctx, circle, (SessionStatus.OPEN,))
     if row is None:
         raise UserError("session.error.not_open", circle=circle.name)
@@ -150,20 +148,9 @@ async def here(ctx: CommandContext) -> Sequence[Action]:
 async def rsvp(ctx: CommandContext) -> Sequence[Action]:
     """A member confirms they will come to the next session (quorum counts these)."""
     circle = await find_for(ctx)
-    membership = await service.membership_of(ctx.session, circle.id, ctx.member.id)
-    if membership is None or membership.status != MembershipStatus.ACTIVE:
-        raise UserError("circle.error.not_member", circle=circle.name)
+    await require_active_member(ctx, circle)
     now = ctx.clock.now()
-    row = await ctx.session.scalar(
-        select(CircleSession)
-        .where(
-            CircleSession.circle_id == circle.id,
-            CircleSession.status == SessionStatus.SCHEDULED,
-            CircleSession.start_at > now,
-        )
-        .order_by(CircleSession.start_at)
-        .limit(1)
-    )
+    row = await next_planned(ctx.session, circle.id, now)
     if row is None:
         raise UserError("session.error.none_planned", circle=circle.name)
     (await _attendance(ctx, row, ctx.member.id)).confirmed = True
