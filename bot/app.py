@@ -137,6 +137,8 @@ class Application:
         self.adapters: list[Adapter] = []
         self._prepared = False
         self._scheduler_task: asyncio.Task[None] | None = None
+        self.run_scheduler_loop = True
+        """Tests that move a manual clock fire timers themselves and turn the loop off."""
         self.observability_port: int | None = None
 
     async def prepare(self) -> None:
@@ -258,7 +260,8 @@ class Application:
     async def _serve(self) -> int:
         self.background.start(self.deliverer.run(self.stop_event), "outbox")
         self.background.start(self._tick(), "periodic")
-        self._scheduler_task = self.background.start(run_scheduler(self.scheduler, self.stop_event), "scheduler")
+        if self.run_scheduler_loop:
+            self._scheduler_task = self.background.start(run_scheduler(self.scheduler, self.stop_event), "scheduler")
         observability = self.settings.observability
         server = (
             ObservabilityServer(self.metrics, self.health, observability.host, observability.port)

@@ -150,3 +150,14 @@ def test_apostrophes_are_letters_and_only_double_quotes_group() -> None:
     assert parse("circle join “Evening circle”") == ("circle join", {"circle": "Evening circle"})
     assert parse('circle create Evening topic="loss and grief"')[1]["topic"] == "loss and grief"
     assert error_of('circle join "Evening').key == "error.unbalanced_quotes"
+
+
+def test_people_named_in_commands_keep_their_platform_ids() -> None:
+    from bot.circles.rotation_commands import native_user_id
+    from bot.model import Platform
+
+    assert native_user_id(Platform.MATRIX, "@bob:localhost") == "@bob:localhost"
+    assert native_user_id(Platform.DISCORD, "<@123456789012345678>") == "123456789012345678"
+    assert native_user_id(Platform.DISCORD, "<@!123456789012345678>") == "123456789012345678"
+    assert native_user_id(Platform.DISCORD, "123456789012345678") == "123456789012345678"
+    assert native_user_id(Platform.CONSOLE, "@amal") == "amal"

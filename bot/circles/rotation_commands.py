@@ -18,7 +18,7 @@ from bot.commands import Command, Option
 from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.members import find_member
-from bot.model import Action, Role, UserRef
+from bot.model import Action, Platform, Role, UserRef
 from bot.storage.models import Circle, Member
 from bot.storage.schedule_models import (
     AwayPeriod,
@@ -30,7 +30,7 @@ from bot.storage.schedule_models import (
 )
 from bot.storage.upsert import insert_ignore
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "native_user_id"]
 
 PROJECTED = 4
 MAX_AWAY = timedelta(days=366)
@@ -55,9 +55,21 @@ async def _facilitator_row(ctx: CommandContext, circle: Circle, member_id: int) 
     ).scalar_one()
 
 
+def native_user_id(platform: Platform, typed: str) -> str:
+    """The platform id of a person named in a command: a Discord mention ``<@123>`` or id, a Matrix ``@user:server``
+    (whose ``@`` is part of the id), or a console name (``@sam`` or ``sam``)."""
+    text = typed.strip()
+    if platform is Platform.MATRIX:
+        return text
+    if platform is Platform.DISCORD and text.startswith("<@") and text.endswith(">"):
+        return text[2:-1].lstrip("!")
+    return text.removeprefix("@")
+
+
 async def _named_member(ctx: CommandContext) -> Member:
-    name = ctx.text("member").lstrip("@")
-    member = await find_member(ctx.session, UserRef(ctx.invocation.community.platform, name))
+    platform = ctx.invocation.community.platform
+    name = native_user_id(platform, ctx.text("member"))
+    member = await find_member(ctx.session, UserRef(platform, name))
     if member is None:
         raise UserError("rotation.error.unknown_member", member=name)
     return member
