@@ -82,6 +82,7 @@ async def test_healthz_and_metrics_follow_the_running_bot(tmp_path: Path) -> Non
     assert "peer_circles_messages_scanned_total 2.0" in after
     assert 'peer_circles_detections_total{tier="concern"} 1.0' in after
     assert 'peer_circles_deliveries_total{kind="alert"} 1.0' in after
+    assert "peer_circles_alerts_pending 0.0" in after  # refreshed by the delivery loop, not on every drain
     assert "kill myself" not in after
 
     # A part that stops makes the bot unready, and says which.

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.planning import SchedulingPolicy, plan_next, session_key
 from bot.circles.recurrence import Schedule, next_occurrence
 from bot.storage.models import Circle, CircleStatus
 from bot.storage.schedule_models import CircleSchedule, CircleSession, Facilitator, SessionStatus, Timer, TimerStatus
+from bot.storage.upsert import insert_ignore
 
 __all__ = ["BATCH", "circles_to_plan", "plan_batch"]
 
@@ -135,8 +136,7 @@ async def plan_batch(session: AsyncSession, circle_ids: list[int], now: datetime
         )
     if not sessions:
         return planned
-    dialect = session.get_bind().dialect.name
-    await session.execute(_insert_ignore(CircleSession, dialect), sessions)
+    await insert_ignore(session, CircleSession, sessions)
     rows = (
         await session.execute(
             select(
@@ -153,17 +153,5 @@ async def plan_batch(session: AsyncSession, circle_ids: list[int], now: datetime
         for row_id, circle_id, key, start, end in rows
         for timer in _timers(row_id, circle_id, start, end, quorums.get(key), now, policy)
     ]
-    await session.execute(_insert_ignore(Timer, dialect), timers)
+    await insert_ignore(session, Timer, timers)
     return planned + len(rows)
-
-
-def _insert_ignore(model: type[Any], dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(model).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(model).on_conflict_do_nothing()
-    return insert(model)  # pragma: no cover - only the two supported backends reach here

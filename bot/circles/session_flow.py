@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.facilitation import choose_for
 from bot.circles.planning import SchedulingPolicy
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.storage.models import Circle, Community, Escalation, Member, Membership, MembershipStatus
@@ -91,18 +91,9 @@ class SessionFlow:
         self, session: AsyncSession, community: Community, key: str, message: str, now: datetime, /, **params: object
     ) -> None:
         """Queue a notice to the moderators' channel, when the community has one."""
-        if community.moderator_room:
-            await enqueue(
-                session,
-                key=key,
-                community_id=community.id,
-                platform=Platform(community.platform),
-                kind="room",
-                target=community.moderator_room,
-                text=self.messages.t(community.locale, message, **params),
-                now=now,
-                fallback=community.fallback_room,
-            )
+        await enqueue_to_moderators(
+            session, community, key=key, text=self.messages.t(community.locale, message, **params), now=now
+        )
 
     async def tell_members(
         self,

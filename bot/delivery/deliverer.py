@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -17,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.delivery.outbox import Delivery, enqueue
+from bot.delivery.outbox import Delivery, enqueue, enqueue_to_moderators
 from bot.errors import DeliveryRefused, PlatformError
 from bot.i18n import Catalogue, catalogue
 from bot.model import Platform
@@ -33,6 +34,7 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
 FALLBACK_AFTER_ATTEMPTS = 3
 BATCH = 50
+GAUGE_EVERY = 10.0
 
 
 class Sender(Protocol):
@@ -119,7 +121,6 @@ class Deliverer:
         while True:
             items = await self._lease(self.clock.now())
             if not items:
-                self.metrics.alerts_pending.set(await self.pending_alerts())
                 return delivered
             for item in items:
                 delivered += await self._deliver(item)
@@ -205,25 +206,24 @@ class Deliverer:
         """A private reply about an alert could not reach the person (DMs closed): the moderators must know, so a
         human can reach them another way."""
         community = await session.get(Community, item.community_id)
-        if community is None or not community.moderator_room:
+        text = (
+            self.messages.t(
+                community.locale, "safety.alert.reply_undeliverable", id=item.escalation_id, member=item.target
+            )
+            if community is not None
+            else ""
+        )
+        if community is None or not await enqueue_to_moderators(
+            session,
+            community,
+            key=f"{item.key}:undeliverable",
+            text=text,
+            now=now,
+            escalation_id=item.escalation_id,
+        ):
             log.error(
                 "private reply for alert %s undeliverable and no moderators' channel to say so", item.escalation_id
             )
-            return
-        await enqueue(
-            session,
-            key=f"{item.key}:undeliverable",
-            community_id=community.id,
-            platform=Platform(item.platform),
-            kind="room",
-            target=community.moderator_room,
-            text=self.messages.t(
-                community.locale, "safety.alert.reply_undeliverable", id=item.escalation_id, member=item.target
-            ),
-            now=now,
-            escalation_id=item.escalation_id,
-            fallback=community.fallback_room,
-        )
 
     async def _to_fallback(self, session: AsyncSession, item: OutboxItem, now: datetime) -> None:
         added = await enqueue(
@@ -244,9 +244,14 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         """Deliver until ``stop`` is set, waking when told and at least every ``poll`` seconds for retries."""
+        gauge_due = 0.0
         while not stop.is_set():
             try:
                 await self.drain()
+                # The pending-alerts gauge costs a count query: refreshed every few seconds, not on every drain.
+                if time.monotonic() >= gauge_due:
+                    self.metrics.alerts_pending.set(await self.pending_alerts())
+                    gauge_due = time.monotonic() + GAUGE_EVERY
             except Exception:
                 # The database may be briefly unreachable; nothing is lost, the items stay in the outbox.
                 log.exception("outbox drain failed; will try again")

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.model import Platform
-from bot.storage.models import OutboxItem, OutboxStatus
+from bot.storage.models import Community, OutboxItem, OutboxStatus
 
-__all__ = ["Delivery", "enqueue"]
+__all__ = ["Delivery", "enqueue", "enqueue_to_moderators"]
 
 Kind = Literal["dm", "room"]
 
@@ -71,5 +71,38 @@ async def enqueue(
             due_at=due_at or now,
             created_at=now,
         )
+    )
+    return True
+
+
+async def enqueue_to_moderators(
+    session: AsyncSession,
+    community: Community,
+    *,
+    key: str,
+    text: str,
+    now: datetime,
+    escalation_id: int | None = None,
+    ping: str | None = None,
+    use_fallback: bool = True,
+) -> bool:
+    """Queue ``text`` for the community's moderators' room (and its fallback when that keeps failing).
+
+    Returns ``False`` when the community has no moderators' room, so the caller can say so.
+    """
+    if not community.moderator_room:
+        return False
+    await enqueue(
+        session,
+        key=key,
+        community_id=community.id,
+        platform=Platform(community.platform),
+        kind="room",
+        target=community.moderator_room,
+        text=text,
+        now=now,
+        escalation_id=escalation_id,
+        fallback=community.fallback_room if use_fallback else None,
+        ping=ping,
     )
     return True

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.commands import Command, Option, OptionKind
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.model import Action, PostToRoom, Role, RoomRef
@@ -65,13 +65,11 @@ async def suggest(ctx: CommandContext) -> Sequence[Action]:
     if not ctx.community.moderator_room:
         raise UserError("resources.suggest_nowhere")
     now = ctx.clock.now()
-    await enqueue(
+    # A suggestion is not urgent: it waits for the moderators' own room rather than going to the fallback.
+    await enqueue_to_moderators(
         ctx.session,
+        ctx.community,
         key=f"suggestion:{ctx.member.id}:{now.isoformat()}",
-        community_id=ctx.community.id,
-        platform=ctx.invocation.community.platform,
-        kind="room",
-        target=ctx.community.moderator_room,
         text=ctx.messages.t(
             ctx.community.locale,
             "resources.suggestion",
@@ -79,6 +77,7 @@ async def suggest(ctx: CommandContext) -> Sequence[Action]:
             text=ctx.text("suggestion"),
         ),
         now=now,
+        use_fallback=False,
     )
     ctx.extra["outbox"] = True
     ctx.audit("resources.suggest")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Resource, SafetySettings
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.safety.detector import Detection, Detector, Tier
@@ -210,23 +210,19 @@ class Safety:
         prefix: str,
     ) -> None:
         community = report.community
-        if not community.moderator_room:
-            # Never silent: the alert stays listed for `alert list` and `admin status`, and the log says why.
-            log.error("alert %s: community %s has no moderator destination configured", escalation.id, community.slug)
-            return
-        await enqueue(
+        sent = await enqueue_to_moderators(
             session,
+            community,
             key=f"alert:{escalation.id}:{suffix}",
-            community_id=community.id,
-            platform=report.platform,
-            kind="room",
-            target=community.moderator_room,
             text=self.alert_text(escalation, community, report.author, key, prefix),
             now=now,
             escalation_id=escalation.id,
-            fallback=community.fallback_room,
             ping=community.on_call_role if escalation.tier == Tier.URGENT.label else None,
         )
+        if not sent:
+            # Never silent: the alert stays listed for `alert list` and `admin status`, and the log says why.
+            log.error("alert %s: community %s has no moderator destination configured", escalation.id, community.slug)
+            return
         escalation.last_alert_at = now
 
     async def _open(
