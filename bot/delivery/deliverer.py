@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -35,6 +35,17 @@ MAX_BACKOFF = timedelta(minutes=5)
 FALLBACK_AFTER_ATTEMPTS = 3
 BATCH = 50
 GAUGE_EVERY = 10.0
+CONCURRENCY = 8
+"""Destinations served at once. Each destination's items still go one by one, in order; a slow destination (a direct
+chat being created, a rate-limited channel) holds up only its own items."""
+
+URGENCY = case(
+    (and_(OutboxItem.escalation_id.is_not(None), OutboxItem.kind == "room"), 0),
+    (OutboxItem.escalation_id.is_not(None), 1),
+    else_=2,
+)
+"""Moderator alerts first, then the private replies to the people they are about, then everything else: under load
+the people waiting on an alert must not wait behind reminders and notices."""
 
 
 class Sender(Protocol):
@@ -92,7 +103,7 @@ class Deliverer:
                     OutboxItem.platform.in_(platforms),
                     or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until <= now),
                 )
-                .order_by(OutboxItem.due_at, OutboxItem.id)
+                .order_by(URGENCY, OutboxItem.due_at, OutboxItem.id)
                 .limit(BATCH)
                 # Another process may be draining too: each takes rows the other has not locked.
                 .with_for_update(skip_locked=True)
@@ -116,15 +127,36 @@ class Deliverer:
         return int(count or 0)
 
     async def drain(self) -> int:
-        """Deliver every item due now (one pass per batch); returns how many were delivered."""
+        """Deliver every item due now (one pass per batch); returns how many were delivered.
+
+        Up to :data:`CONCURRENCY` destinations are served at once, each destination's items in order.
+        """
         delivered = 0
         while True:
             items = await self._lease(self.clock.now())
             if not items:
                 return delivered
-            for item in items:
+            queues: dict[tuple[str, str, str], list[OutboxItem]] = {}
+            for item in items:  # already in urgency order: the queue holding the first alert starts first
+                queues.setdefault((item.platform, item.kind, item.target), []).append(item)
+            gate = asyncio.Semaphore(CONCURRENCY)
+            # Every queue runs to its end even when one fails (a database error): none is left running unseen.
+            results = await asyncio.gather(
+                *(self._serve(queue, gate) for queue in queues.values()), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+                delivered += result
+
+    async def _serve(self, queue: list[OutboxItem], gate: asyncio.Semaphore) -> int:
+        """One destination's items, in order, once ``gate`` lets this destination in."""
+        async with gate:
+            delivered = 0
+            for item in queue:
                 delivered += await self._deliver(item)
                 await asyncio.sleep(0)  # long drains must not starve the platforms' heartbeats
+            return delivered
 
     async def _deliver(self, item: OutboxItem) -> int:
         sender = self.senders[Platform(item.platform)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Literal
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from bot.delivery.outbox import Delivery, enqueue
 from bot.errors import DeliveryRefused, PlatformError
 from bot.model import Platform
 from bot.storage import Database
-from bot.storage.models import Community, OutboxItem, OutboxStatus
+from bot.storage.models import Community, Escalation, OutboxItem, OutboxStatus
 
 
 class FlakySender:
@@ -176,12 +177,15 @@ async def test_a_crash_after_sending_resends_under_the_same_key_once_the_lease_e
     await _alert(database, clock)
     sender = FlakySender()
 
+    class ProcessDied(BaseException):
+        """The process ends here (tests/faults kills real processes; this is the in-process stand-in)."""
+
     class CrashAfterSend(Deliverer):
         async def _deliver(self, item: OutboxItem) -> int:
             await sender.send(Delivery(item.key, Platform.CONSOLE, "room", item.target, item.text))
-            raise KeyboardInterrupt  # the process dies before recording the delivery
+            raise ProcessDied  # the process dies before recording the delivery
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(ProcessDied):
         await CrashAfterSend(database, clock, {Platform.CONSOLE: sender}).drain()
     restarted = Deliverer(database, clock, {Platform.CONSOLE: sender})
     assert await restarted.drain() == 0  # still leased by the dead process
@@ -226,3 +230,96 @@ async def test_two_deliverers_on_one_database_deliver_each_item_once(database: D
     second = Deliverer(database, clock, {Platform.CONSOLE: Counting()})
     await asyncio.gather(first.drain(), second.drain())
     assert sorted(calls) == sorted(f"k{n}" for n in range(40))
+
+
+class SlowDestination:
+    """A platform where one destination hangs until released; records the order things were shown in."""
+
+    def __init__(self, slow_target: str) -> None:
+        self.slow_target = slow_target
+        self.release = asyncio.Event()
+        self.shown: list[tuple[str, str]] = []
+
+    async def send(self, delivery: Delivery) -> None:
+        if delivery.target == self.slow_target:
+            await self.release.wait()
+        self.shown.append((delivery.target, delivery.text))
+
+
+async def _enqueue(
+    database: Database,
+    clock: ManualClock,
+    community_id: int,
+    key: str,
+    kind: Literal["dm", "room"],
+    target: str,
+    text: str,
+    *,
+    escalation: bool = False,
+) -> None:
+    """One outbox item; with ``escalation``, a moderator alert as the safety flow writes it (tied to its escalation)."""
+    async with database.transaction() as session:
+        escalation_id = None
+        if escalation:
+            now = clock.now()
+            row = Escalation(
+                community_id=community_id,
+                member_id=None,
+                source="message",
+                tier="urgent",
+                last_alert_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            escalation_id = row.id
+        await enqueue(
+            session,
+            key=key,
+            community_id=community_id,
+            platform=Platform.CONSOLE,
+            kind=kind,
+            target=target,
+            text=text,
+            now=clock.now(),
+            escalation_id=escalation_id,
+        )
+
+
+async def test_a_slow_destination_does_not_hold_up_an_alert_and_order_per_destination_is_kept(
+    database: Database, clock: ManualClock
+) -> None:
+    community_id = await _community(database, clock)
+    # A direct chat that is slow to open (Matrix creates a room) queued before the alert.
+    for number in range(3):
+        await _enqueue(database, clock, community_id, f"dm{number}", "dm", "slow-person", f"reminder {number}")
+    await _enqueue(database, clock, community_id, "note", "room", "#general", "a notice")
+    await _enqueue(database, clock, community_id, "alert", "room", "#mods", "alert text", escalation=True)
+    sender = SlowDestination("slow-person")
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    draining = asyncio.ensure_future(deliverer.drain())
+    for _ in range(500):  # at most 5 s for the other destinations' sends while the slow one hangs
+        if len(sender.shown) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert sender.shown == [("#mods", "alert text"), ("#general", "a notice")]
+    sender.release.set()
+    assert await draining == 5
+    assert [text for target, text in sender.shown if target == "slow-person"] == [
+        "reminder 0",
+        "reminder 1",
+        "reminder 2",
+    ]
+
+
+async def test_alerts_are_leased_before_older_ordinary_items(database: Database, clock: ManualClock) -> None:
+    community_id = await _community(database, clock)
+    for number in range(60):  # more than one batch of ordinary items, all older than the alert
+        await _enqueue(database, clock, community_id, f"n{number}", "room", f"#room{number}", "notice")
+    clock.advance(timedelta(seconds=1))
+    await _enqueue(database, clock, community_id, "alert", "room", "#mods", "alert text", escalation=True)
+    sender = FlakySender()
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    assert await deliverer.drain() == 61
+    assert sender.shown[0].text == "alert text"
