@@ -251,6 +251,7 @@ class Application:
                     error=error if isinstance(error, str) else None,
                     intent=platforms.discord.message_content_intent if platform is Platform.DISCORD else None,
                     encryption=platforms.matrix.encryption if platform is Platform.MATRIX else None,
+                    notes=getattr(adapter, "status_notes", ()),
                 )
             )
         scheduler = self._scheduler_task

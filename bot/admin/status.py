@@ -8,6 +8,7 @@ else is read from the database here. Nothing shown holds message text or a secre
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 ERROR_LIMIT: Final = 120
+NOTES: Final = frozenset({"events=forbidden"})
+"""Notes an adapter may add to its line, each shown as ``admin.status.{name}_{value}``: ``events=forbidden``, the
+Discord server refuses the bot the Manage Events permission its scheduled events need."""
 _SECRETS: Final = re.compile(r"(?i)(access_token|token|authorization|password|secret)([=: ]+)\S+")
 
 
@@ -50,13 +54,16 @@ def adapter_line(
     error: str | None = None,
     intent: bool | None = None,
     encryption: bool | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
-    """One adapter's state as a status line: ``adapter discord ready intent=on``."""
+    """One adapter's state as a status line: ``adapter discord ready intent=on``. ``notes`` are further
+    ``name=value`` words an adapter reports (see :data:`NOTES`)."""
     parts = ["adapter", platform, "ready" if ready else "down"]
     if intent is not None:
         parts.append(f"intent={'on' if intent else 'off'}")
     if encryption is not None:
         parts.append(f"encryption={'on' if encryption else 'off'}")
+    parts.extend(note for note in notes if note in NOTES)
     if error:
         parts.append(f"error={_scrub(error)}")
     return " ".join(parts)
@@ -82,7 +89,7 @@ def render_line(messages: Catalogue, locale: str, line: str) -> str:
         rest, _, error = rest.partition("error=")
     for word in rest.split():
         name, _, value = word.partition("=")
-        if name in ("intent", "encryption") and value in ("on", "off"):
+        if (name in ("intent", "encryption") and value in ("on", "off")) or word in NOTES:
             notes.append(messages.t(locale, f"admin.status.{name}_{value}"))
     if error:
         notes.append(messages.t(locale, "admin.status.last_error", error=_scrub(error.strip())))

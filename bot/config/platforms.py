@@ -64,6 +64,12 @@ class DiscordSettings(ConfigModel):
     message_content_intent: bool = False
     shard_ids: list[Annotated[int, Field(ge=0)]] | None = None
     shard_count: Annotated[int, Field(ge=1)] | None = None
+    scheduled_events: bool = False
+    """Publish each circle's next session as a Discord scheduled event (needs the Manage Events permission)."""
+    scheduled_events_interval: Annotated[int, Field(ge=60, le=86_400)] = 300
+    """Seconds between checks that every published event still matches the database."""
+    automod_signal: bool = False
+    """Scan what Discord's AutoMod blocked or flagged for crisis language too (needs the AutoMod execution intent)."""
 
     @model_validator(mode="after")
     def _check_rules(self) -> Self:

@@ -17,12 +17,14 @@ from bot.errors import PlatformCredentialsError, PlatformError
 from bot.model import Platform
 
 from .bridge import Bridge, Services
-from .client import make_client
+from .client import make_client, watch_of
 from .errors import translate_error
 
 __all__ = ["DiscordAdapter", "apply_endpoints"]
 
 log = logging.getLogger(__name__)
+
+GATEWAY_AUTHENTICATION_FAILED = 4004
 
 
 def apply_endpoints(settings: DiscordSettings) -> None:
@@ -45,8 +47,22 @@ class DiscordAdapter(Adapter):
 
     @property
     def ready(self) -> bool:
-        """Connected and past READY."""
-        return self.client.is_ready() and not self.client.is_closed()
+        """Connected and past READY, and no gateway connection is down (discord.py keeps ``is_ready()`` true while
+        it reconnects, so that alone would report a lost connection as healthy)."""
+        watch = watch_of(self.client)
+        connected = watch is None or watch.connected
+        return self.client.is_ready() and not self.client.is_closed() and connected
+
+    @property
+    def last_error(self) -> str | None:
+        """What is wrong with the connection now, for ``admin status``; ``None`` when nothing is."""
+        watch = watch_of(self.client)
+        return watch.last_error if watch is not None else None
+
+    @property
+    def status_notes(self) -> tuple[str, ...]:
+        """Notes for ``admin status``: ``events=forbidden`` when a server refuses the Manage Events permission."""
+        return self.bridge.status_notes()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Log in, connect (discord.py reconnects and resumes by itself), and close when ``stop`` is set."""
@@ -70,6 +86,11 @@ class DiscordAdapter(Adapter):
                 ended = connection.exception()
                 if isinstance(ended, discord.LoginFailure):
                     raise PlatformCredentialsError(f"Discord refused the token: {ended}") from ended
+                if isinstance(ended, discord.ConnectionClosed) and ended.code == GATEWAY_AUTHENTICATION_FAILED:
+                    # The token was revoked or reset while the bot ran: the operator must replace it.
+                    raise PlatformCredentialsError(
+                        "Discord refused the token on the gateway (close code 4004, authentication failed)"
+                    ) from ended
                 if isinstance(ended, discord.PrivilegedIntentsRequired):
                     raise PlatformError(
                         "Discord refused the message content intent: enable it for the application in the developer "

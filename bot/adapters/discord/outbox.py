@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -12,12 +13,12 @@ import discord
 from bot.config import Settings
 from bot.config.communities import Community
 from bot.delivery.outbox import Delivery
-from bot.errors import DeliveryRefused, PeerCirclesError
+from bot.errors import DeliveryRefused, PeerCirclesError, PlatformError
 from bot.i18n import Catalogue
 from bot.model import Platform, UserRef
 
 from .errors import translate_error
-from .render import NO_MENTIONS, chunks, clip, nonce_for, ping_mentions
+from .render import NO_MENTIONS, chunks, clip, is_snowflake, nonce_for, ping_mentions
 from .views import alert_view
 
 __all__ = ["DiscordSender", "thread_name"]
@@ -25,6 +26,10 @@ __all__ = ["DiscordSender", "thread_name"]
 log = logging.getLogger(__name__)
 
 THREAD_NAME_LIMIT = 100
+SEND_TIMEOUT = 45.0
+"""Longest wait for one outbox delivery, discord.py's own retries included (one rate-limit wait of up to 30 s and
+the retry fit). aiohttp would wait 5 minutes for a stalled answer, past the outbox lease (60 s), while every item
+behind it waits too; a timed-out item is retried later under the same nonce, which Discord shows once."""
 _SPACE_SUFFIX = re.compile(r"^(?P<title>.*) \((?P<space>[^()\s]+)\)$")
 
 RefusedDirect = Callable[[str, str, str | None], None]
@@ -56,33 +61,43 @@ class DiscordSender:
         self.spaces: dict[str, int] = {}
         self.titles: dict[str, str] = {}
         self.on_refused_direct: RefusedDirect | None = None
+        self.timeout = SEND_TIMEOUT
 
     # -- the outbox Sender protocol ---------------------------------------------------------------------------
 
     async def send(self, delivery: Delivery) -> None:
-        """Deliver one outbox item, or raise ``PlatformError`` (retry later) or ``DeliveryRefused`` (never)."""
+        """Deliver one outbox item, or raise ``PlatformError`` (retry later) or ``DeliveryRefused`` (never).
+
+        Every message carries a nonce derived from the item's key, with ``enforce_nonce``: a retry after a lost
+        answer or a timeout is not shown twice."""
         try:
-            if delivery.kind == "dm":
-                await self.direct(delivery.target, delivery.text, nonce=nonce_for(delivery.key))
-                return
-            channel = await self.channel(delivery.target)
-            view = None
-            if delivery.escalation_id is not None:
-                view = alert_view(self.messages, self.locale_for_room(delivery.target), delivery.escalation_id)
-            ping = delivery.ping if delivery.ping and delivery.ping.isdigit() else None
-            text = f"<@&{ping}> {delivery.text}" if ping else delivery.text
-            await self._post(channel, text, nonce=nonce_for(delivery.key), view=view, ping=delivery.ping)
+            async with asyncio.timeout(self.timeout):
+                await self._deliver(delivery)
         except PeerCirclesError as error:
             self._refused(delivery, error)
             raise
+        except TimeoutError as error:
+            raise PlatformError(f"Discord did not answer within {self.timeout:g} s") from error
         except Exception as error:
             problem = translate_error(error)
             self._refused(delivery, problem)
             raise problem from error
 
+    async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.kind == "dm":
+            await self.direct(delivery.target, delivery.text, nonce=nonce_for(delivery.key))
+            return
+        channel = await self.channel(delivery.target)
+        view = None
+        if delivery.escalation_id is not None:
+            view = alert_view(self.messages, self.locale_for_room(delivery.target), delivery.escalation_id)
+        ping = delivery.ping if is_snowflake(delivery.ping) else None
+        text = f"<@&{ping}> {delivery.text}" if ping else delivery.text
+        await self._post(channel, text, nonce=nonce_for(delivery.key), view=view, ping=delivery.ping)
+
     def _refused(self, delivery: Delivery, problem: PeerCirclesError) -> None:
         """A direct message refused for good is kept to be shown on the member's next interaction."""
-        if delivery.kind != "dm" or not isinstance(problem, DeliveryRefused) or not delivery.target.isdigit():
+        if delivery.kind != "dm" or not isinstance(problem, DeliveryRefused) or not is_snowflake(delivery.target):
             return
         if self.on_refused_direct is not None:
             self.on_refused_direct(delivery.target, delivery.text, None)
@@ -91,7 +106,7 @@ class DiscordSender:
 
     async def direct(self, user_id: str, text: str, *, nonce: str | None = None) -> None:
         """A direct message to the Discord user ``user_id``."""
-        if not user_id.isdigit():
+        if not is_snowflake(user_id):
             raise DeliveryRefused(f"{user_id!r} is not a Discord user id")
         channel = await self.client.create_dm(discord.Object(int(user_id)))
         await self._post(channel, text, nonce=nonce)
@@ -121,7 +136,7 @@ class DiscordSender:
 
     async def channel(self, room: str) -> discord.abc.Messageable:
         """The channel or thread behind a room id: a channel snowflake, or a session space opened earlier."""
-        if room.isdigit():
+        if is_snowflake(room):
             return self.client.get_channel(int(room)) or self.client.get_partial_messageable(int(room))  # type: ignore[return-value]
         thread_id = self.spaces.get(room) or self._find_thread(room)
         if thread_id is None:
@@ -183,7 +198,7 @@ class DiscordSender:
         self.spaces[space] = thread.id
         self.titles[space] = title
         for member in members:
-            if member.platform is not Platform.DISCORD or not member.native_id.isdigit():
+            if member.platform is not Platform.DISCORD or not is_snowflake(member.native_id):
                 continue
             try:
                 await thread.add_user(discord.Object(int(member.native_id)))

@@ -6,7 +6,7 @@ import hashlib
 
 import discord
 
-__all__ = ["MESSAGE_LIMIT", "NO_MENTIONS", "chunks", "clip", "nonce_for", "ping_mentions"]
+__all__ = ["MESSAGE_LIMIT", "NO_MENTIONS", "chunks", "clip", "is_snowflake", "nonce_for", "ping_mentions"]
 
 MESSAGE_LIMIT = 2000
 NONCE_LIMIT = 25
@@ -21,9 +21,15 @@ def clip(text: str, limit: int) -> str:
 
 
 def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split ``text`` into messages of at most ``limit`` characters, at line breaks where possible."""
+    """Split ``text`` into messages of at most ``limit`` characters, at line breaks where possible.
+
+    A part that would hold only blank space is left out: Discord refuses an empty message with a 400, which would
+    fail an interaction or keep an outbox item retrying forever. (Text that is all blank is returned as it is.)
+    """
     if not text:
         return [""]
+    if not text.strip():
+        return [text[:limit]]
     parts: list[str] = []
     current = ""
     for line in text.split("\n"):
@@ -41,7 +47,7 @@ def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             current = candidate
     if current or not parts:
         parts.append(current)
-    return parts
+    return [part for part in parts if part.strip()] or [text[:limit]]
 
 
 def nonce_for(key: str) -> str:
@@ -49,9 +55,15 @@ def nonce_for(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:NONCE_LIMIT]
 
 
+def is_snowflake(value: str | None) -> bool:
+    """Whether ``value`` is a Discord id: ASCII digits only (``str.isdigit`` alone also accepts ``"١٢٣"``, which
+    ``int`` reads as another id, and ``"²"``, which it cannot read at all)."""
+    return value is not None and value.isascii() and value.isdigit()
+
+
 def ping_mentions(role_id: str | None) -> discord.AllowedMentions:
     """Allowed mentions that ping exactly the on-call role (when it is a role id) and nobody else."""
-    if role_id is None or not role_id.isdigit():
+    if role_id is None or not is_snowflake(role_id):
         return NO_MENTIONS
     role = discord.Object(int(role_id))
     return discord.AllowedMentions(everyone=False, users=False, roles=[role], replied_user=False)
