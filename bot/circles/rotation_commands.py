@@ -13,7 +13,7 @@ from bot.circles.facilitation import candidates
 from bot.circles.planning import next_planned
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.rotation import project
-from bot.circles.session_flow import format_when
+from bot.circles.session_flow import format_when, shown_name
 from bot.commands import Command, Option
 from bot.engine import CommandContext
 from bot.errors import UserError
@@ -98,7 +98,7 @@ async def volunteer(ctx: CommandContext) -> Sequence[Action]:
         f"volunteer:{circle.id}:{ctx.member.id}:{ctx.clock.now().isoformat()}",
         "rotation.volunteer.moderators",
         ctx.clock.now(),
-        who=ctx.member.native_id,
+        who=shown_name(ctx.member),
         circle=circle.name,
         train=f"{ctx.prefix}facilitate train {circle.name} {ctx.member.native_id}",
     )
@@ -148,7 +148,7 @@ async def train(ctx: CommandContext) -> Sequence[Action]:
     row.updated_at = ctx.clock.now()
     ctx.audit("facilitate.train", f"circle:{circle.id}", member=member.id)
     return [
-        ctx.reply("rotation.train.done", member=member.native_id, circle=circle.name),
+        ctx.reply("rotation.train.done", member=shown_name(member), circle=circle.name),
         ctx.direct(
             member,
             "rotation.train.notice",
@@ -178,7 +178,7 @@ async def show(ctx: CommandContext) -> Sequence[Action]:
     )
     ids = {c.primary for c in choices} | {c.backup for c in choices}
     names = {
-        m.id: m.native_id
+        m.id: shown_name(m)
         for m in (await ctx.session.execute(select(Member).where(Member.id.in_(ids - {None})))).scalars()
     }
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
@@ -209,7 +209,7 @@ async def swap(ctx: CommandContext) -> Sequence[Action]:
         )
     )
     if trained is None or other.id == ctx.member.id:
-        raise UserError("rotation.error.not_trained", member=other.native_id, circle=circle.name)
+        raise UserError("rotation.error.not_trained", member=shown_name(other), circle=circle.name)
     request = SwapRequest(session_id=row.id, from_member=ctx.member.id, to_member=other.id, created_at=ctx.clock.now())
     ctx.session.add(request)
     await ctx.session.flush()
@@ -218,11 +218,11 @@ async def swap(ctx: CommandContext) -> Sequence[Action]:
         ctx.messages, ctx.messages.resolve_locale(other.locale, ctx.community.locale), row.start_at, zone
     )
     return [
-        ctx.reply("rotation.swap.asked", member=other.native_id),
+        ctx.reply("rotation.swap.asked", member=shown_name(other)),
         ctx.direct(
             other,
             "rotation.swap.request",
-            who=ctx.member.native_id,
+            who=shown_name(ctx.member),
             circle=circle.name,
             when=when,
             accept=f"{ctx.prefix}rotation accept {request.id}",
@@ -250,7 +250,7 @@ async def accept(ctx: CommandContext) -> Sequence[Action]:
     ctx.audit("rotation.swap", f"session:{row.id}", to=ctx.member.id)
     actions: list[Action] = [ctx.reply("rotation.swap.accepted", circle=circle.name)]
     if asker is not None:
-        actions.append(ctx.direct(asker, "rotation.swap.done", who=ctx.member.native_id, circle=circle.name))
+        actions.append(ctx.direct(asker, "rotation.swap.done", who=shown_name(ctx.member), circle=circle.name))
     return actions
 
 
@@ -265,11 +265,11 @@ async def override(ctx: CommandContext) -> Sequence[Action]:
         )
     )
     if trained is None:
-        raise UserError("rotation.error.not_trained", member=member.native_id, circle=circle.name)
+        raise UserError("rotation.error.not_trained", member=shown_name(member), circle=circle.name)
     row.facilitator_id = member.id
     ctx.audit("rotation.set", f"session:{row.id}", to=member.id)
     return [
-        ctx.reply("rotation.set.done", member=member.native_id, circle=circle.name),
+        ctx.reply("rotation.set.done", member=shown_name(member), circle=circle.name),
         ctx.direct(member, "rotation.set.notice", circle=circle.name, open=f"{ctx.prefix}session open {circle.name}"),
     ]
 

@@ -18,14 +18,31 @@ from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.storage.models import Circle, Community, Escalation, Member, Membership, MembershipStatus
-from bot.storage.schedule_models import Attendance, CircleSchedule, CircleSession, SessionStatus
+from bot.storage.schedule_models import (
+    Attendance,
+    AwayPeriod,
+    CircleSchedule,
+    CircleSession,
+    Facilitator,
+    SessionStatus,
+    SwapRequest,
+)
 
-__all__ = ["SessionFlow", "format_when", "space_id"]
+__all__ = ["SessionFlow", "format_when", "shown_name", "space_id"]
 
 
 def space_id(row: CircleSession) -> str:
     """The platform-neutral name of a session's space; adapters create the thread or room behind it."""
     return f"session-{row.id}"
+
+
+def shown_name(member: Member) -> str:
+    """How a person is named to others: on Discord a mention (``<@123>``, shown as their name and never pinging, as
+    the adapter sends no pings), elsewhere their platform id (a Matrix ``@user:server`` or a console name). A bare
+    Discord snowflake would tell the reader nothing."""
+    if member.platform == Platform.DISCORD.value and member.native_id.isdigit():
+        return f"<@{member.native_id}>"
+    return member.native_id
 
 
 def format_when(messages: Catalogue, locale: str, moment: datetime, zone: ZoneInfo) -> str:
@@ -184,7 +201,7 @@ class SessionFlow:
             now,
             circle=circle.name,
             when=format_when(self.messages, locale, row.start_at, self.zone_for(community, facilitator)),
-            backup=backup.native_id if backup else self.messages.t(locale, "session.no_backup"),
+            backup=shown_name(backup) if backup else self.messages.t(locale, "session.no_backup"),
             open=f"{self.prefix(community)}session open {circle.name}",
             swap=f"{self.prefix(community)}rotation swap {circle.name}",
         )
@@ -241,11 +258,12 @@ class SessionFlow:
     ) -> None:
         """At start time, prompt the facilitator on rotation (the backup, or a fresh choice, if they are away);
         with nobody eligible, tell the members and the moderators rather than stay silent."""
-        choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap)
-        eligible = {choice.primary, choice.backup} - {None}
-        if row.facilitator_id not in eligible:
-            fallback = row.backup_id if row.backup_id in eligible else choice.primary
-            row.facilitator_id = fallback
+        if not await self._still_leads(session, circle.id, row):
+            choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap)
+            eligible = {choice.primary, choice.backup} - {None}
+            if row.facilitator_id not in eligible:
+                fallback = row.backup_id if row.backup_id in eligible else choice.primary
+                row.facilitator_id = fallback
         facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
         if facilitator is None:
             row.status = SessionStatus.UNSTAFFED
@@ -271,6 +289,40 @@ class SessionFlow:
             circle=circle.name,
             open=f"{self.prefix(community)}session open {circle.name}",
         )
+
+    async def _still_leads(self, session: AsyncSession, circle_id: int, row: CircleSession) -> bool:
+        """Whether the session's assigned facilitator still leads it at its start: still trained, not away then, and
+        either still in the rotation or the one who accepted this very session in a swap.
+
+        Being among the two fairest right now is not asked: the assignment made at planning (or by an accepted
+        swap) counts this session as theirs already, so a fresh choice would often pass them over and silently undo
+        a swap someone agreed to."""
+        if row.facilitator_id is None:
+            return False
+        facilitator = await session.scalar(
+            select(Facilitator).where(Facilitator.circle_id == circle_id, Facilitator.member_id == row.facilitator_id)
+        )
+        if facilitator is None or not facilitator.trained:
+            return False
+        away = await session.scalar(
+            select(func.count()).where(
+                AwayPeriod.facilitator_id == facilitator.id,
+                AwayPeriod.starts_at <= row.start_at,
+                AwayPeriod.ends_at > row.start_at,
+            )
+        )
+        if away:
+            return False
+        if facilitator.volunteering:
+            return True
+        swapped = await session.scalar(
+            select(SwapRequest.id).where(
+                SwapRequest.session_id == row.id,
+                SwapRequest.to_member == row.facilitator_id,
+                SwapRequest.status == "accepted",
+            )
+        )
+        return swapped is not None
 
     async def auto_close(
         self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime
