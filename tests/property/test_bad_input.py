@@ -137,25 +137,6 @@ def _hostile_lines(rng: random.Random, count: int) -> list[str]:
 
     def word() -> str:
         if rng.random() < 0.3:
-            return "".join(
-                chr(rng.choice([rng.randrange(32, 0x2FFF), rng.randrange(0x10000, 0x10FFFF)]))
-                for _ in range(rng.randrange(1, 6))
-            )
-        return rng.choice(tokens)
-
-    lines = []
-    for _ in range(count):
-        body = " ".join(word() for _ in range(rng.randrange(0, 8)))
-        lines.append(("!" if rng.random() < 0.7 else "") + body)
-    return lines
-
-
-def _hostile_lines(rng: random.Random, count: int) -> list[str]:
-    """Seeded hostile lines: commands with mangled arguments, mentions, markup, controls and random code points."""
-    tokens = [*HOSTILE_TOKENS, *sorted(CATALOGUE.commands), "Evening circle", "urgent", "5", "-1", "99999999999"]
-
-    def word() -> str:
-        if rng.random() < 0.3:
             return "".join(chr(rng.randrange(32, 0x2FFF)) for _ in range(rng.randrange(1, 6)))
         return rng.choice(tokens)
 

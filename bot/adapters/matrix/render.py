@@ -2,7 +2,9 @@
 
 Every piece of text that came from the engine (which may contain member-chosen names) is HTML-escaped, so a circle
 called ``<b>x</b>`` is shown literally. Each message carries ``m.mentions``, so ``@room`` or a display name in the
-text never pings anyone; only the person addressed (a pill) is mentioned.
+text never pings anyone; only the person addressed (a pill) is mentioned. Web addresses become links, except a
+matrix.to address of a person or a room: clients show such a link as a pill, and a pill must never come from text a
+member wrote (a circle named after a moderator's address would look like a mention of them).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
-__all__ = ["event_link", "notice", "pill", "user_link"]
+__all__ = ["event_link", "is_pill", "notice", "pill", "user_link"]
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
+_PERMALINK = re.compile(r"https?://matrix\.to/#/(?P<target>.*)", re.IGNORECASE | re.DOTALL)
 
 
 def user_link(user_id: str) -> str:
@@ -32,13 +35,25 @@ def pill(user_id: str, display: str) -> str:
     return f'<a href="{html.escape(user_link(user_id), quote=True)}">{html.escape(display or user_id)}</a>'
 
 
+def is_pill(url: str) -> bool:
+    """Whether clients would show ``url`` as a pill: a matrix.to address of a person, or of a room rather than of one
+    message in it (percent-encoding undone, as clients do)."""
+    matched = _PERMALINK.fullmatch(unquote(url))
+    if matched is None:
+        return False
+    target = matched["target"].split("?", 1)[0]
+    return target.startswith("@") or "/$" not in target
+
+
 def _html(text: str) -> str:
-    """Escape ``text``, turn web addresses into links and line breaks into ``<br>``."""
+    """Escape ``text``, turn web addresses (but never a pill's) into links and line breaks into ``<br>``."""
     parts: list[str] = []
     last = 0
     for match in _URL.finditer(text):
-        parts.append(html.escape(text[last : match.start()]))
         url = match.group(0)
+        if is_pill(url):
+            continue  # left as text, escaped with what surrounds it
+        parts.append(html.escape(text[last : match.start()]))
         parts.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
         last = match.end()
     parts.append(html.escape(text[last:]))
