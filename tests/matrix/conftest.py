@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.matrix.people import Person
+from bot.config import Settings
+from tests.matrix.people import Person, matrix_settings
 from tests.matrix.synapse import Account, Synapse, SynapseUnavailable, ensure_installed
 
 
@@ -59,6 +60,24 @@ class World:
     general: str
     moderators: str
     data_dir: Path
+
+    def settings(self, **matrix: object) -> Settings:
+        """The bot's configuration here: the general room is the community, alerts go to the moderators' room
+        (pinging the moderator as on call); ``matrix`` overrides ``platforms.matrix`` settings."""
+        settings = matrix_settings(
+            self.data_dir,
+            self.synapse.url,
+            self.bot,
+            rooms=[self.general],
+            moderators=self.moderators,
+            on_call=self.moderator.user_id,
+        )
+        if not matrix:
+            return settings
+        data = settings.model_dump(mode="json")
+        data["platforms"]["matrix"].update(matrix)
+        data["platforms"]["matrix"]["access_token"] = self.bot.access_token  # dumped masked
+        return Settings.model_validate(data)
 
 
 @pytest.fixture

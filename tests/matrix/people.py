@@ -13,8 +13,11 @@ from typing import Any
 import aiohttp
 from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
 
+from bot.adapters.base import Adapter
+from bot.adapters.matrix import MatrixAdapter
 from bot.adapters.matrix.client import maintain_keys
 from bot.app import Application
+from bot.clock import Clock
 from bot.config import Settings
 from tests.matrix.synapse import Account
 
@@ -158,9 +161,29 @@ def matrix_settings(
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, within: float = WAIT) -> AsyncIterator[Application]:
-    """The whole application (engine, outbox, Matrix adapter) running until the block ends."""
-    app = Application(settings)
+async def running(
+    settings: Settings,
+    *,
+    within: float = WAIT,
+    clock: Clock | None = None,
+    prepare: Callable[[Application], None] | None = None,
+    **adapter_options: Any,
+) -> AsyncIterator[Application]:
+    """The whole application (engine, outbox, Matrix adapter) running until the block ends; ``adapter_options`` are
+    passed to the :class:`MatrixAdapter` (such as ``timeline_limit``), ``clock`` to the application, and
+    ``prepare`` may adjust the application before it starts."""
+    app = Application(settings, clock=clock)
+    if prepare is not None:
+        prepare(app)
+    if adapter_options:
+
+        def build() -> list[Adapter]:
+            adapter = MatrixAdapter(
+                app.settings, app.engine, app.messages, app.database, app.deliverer, **adapter_options
+            )
+            return [adapter]
+
+        app.build_adapters = build  # type: ignore[method-assign]
     task = asyncio.create_task(app.run())
     deadline = time.monotonic() + within
     while not (app.adapters and all(adapter.ready for adapter in app.adapters)):

@@ -82,7 +82,13 @@ def ensure_installed() -> Path:
             f"cannot install matrix-synapse {SYNAPSE_VERSION} (no network?): {error}; {detail[-300:]!r}"
         ) from error
     venv.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging, venv)
+    try:
+        os.replace(staging, venv)
+    except OSError:
+        # Another test run installed it at the same time and finished first: use theirs.
+        shutil.rmtree(staging, ignore_errors=True)
+        if not python.exists():
+            raise
     return python
 
 

@@ -443,6 +443,12 @@ async def test_a_scheduled_session_runs_from_prompt_to_feedback(bench: Bench) ->
         within=15,
     )
     session_room = space.room_id
+    # The answer (the welcome in the new room may come first) links to the new room, not the bot's internal space id.
+    answer = opened
+    if answer.room_id == session_room:
+        answer = await alice.expect(lambda s: s.sender == bot and s.room_id != session_room)
+    assert f"https://matrix.to/#/{session_room}" in answer.body, answer.body
+    assert "session-" not in answer.body, answer.body
     history = await bench.app.adapters[0].client.room_get_state_event(  # type: ignore[attr-defined]
         session_room, "m.room.history_visibility"
     )

@@ -5,24 +5,12 @@ from __future__ import annotations
 import time
 
 from tests.matrix.conftest import World
-from tests.matrix.people import matrix_settings, running
-
-
-def _settings(world: World, **kwargs: object):  # type: ignore[no-untyped-def]
-    return matrix_settings(
-        world.data_dir,
-        world.synapse.url,
-        world.bot,
-        rooms=[world.general],
-        moderators=world.moderators,
-        on_call=world.moderator.user_id,
-        **kwargs,  # type: ignore[arg-type]
-    )
+from tests.matrix.people import running
 
 
 async def test_circle_commands_help_and_private_replies_by_dm(world: World) -> None:
     alice, moderator = world.alice, world.moderator
-    async with running(_settings(world)):
+    async with running(world.settings()):
         started = time.perf_counter()
         await alice.say(world.general, "!circle list")
         listing = await alice.expect(lambda s: s.sender == world.bot.user_id)
@@ -55,7 +43,7 @@ async def test_circle_commands_help_and_private_replies_by_dm(world: World) -> N
 
 
 async def test_member_cannot_create_a_circle(world: World) -> None:
-    async with running(_settings(world)):
+    async with running(world.settings()):
         await world.bob.say(world.general, "!circle create Secret club")
         refused = await world.bob.expect(lambda s: s.sender == world.bot.user_id)
         assert "moderator" in refused.body

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from nio import AsyncClient, AsyncClientConfig, WhoamiResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    KeysClaimResponse,
+    ToDeviceMessage,
+    ToDeviceResponse,
+    WhoamiResponse,
+)
+from nio.crypto import OlmDevice
 
+from bot.adapters.matrix import MatrixAdapter
 from bot.adapters.matrix.client import encryption_available
+from bot.adapters.matrix.keys import KEY_WAIT
+from bot.clock import ManualClock
 from bot.config import Settings
 from tests.matrix.conftest import World
 from tests.matrix.people import Person, matrix_settings, running
@@ -109,3 +122,84 @@ async def test_without_encryption_the_bot_says_it_cannot_read_the_room(world: Wo
         # Said once per room, not for every message.
         await world.alice.send(world.general, "m.room.encrypted", fake)
         await world.alice.nothing(lambda s: s.sender == bot and s.room_id == world.general, within=1.0)
+
+
+async def _olm_ready(person: Person, room_id: str, user_id: str, within: float = 15) -> OlmDevice:
+    """``user_id``'s device as ``person``'s client knows it, with an Olm session to it."""
+    client = person.client
+    deadline = time.monotonic() + within
+    while not client.olm.device_store.active_user_devices(user_id):  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"{person.user_id} never learnt {user_id}'s device"
+        await person._sync_once(500)
+    missing = client.get_missing_sessions(room_id)
+    if missing:
+        assert isinstance(await client.keys_claim(missing), KeysClaimResponse)
+    (device,) = client.olm.device_store.active_user_devices(user_id)  # type: ignore[union-attr]
+    assert client.olm.session_store.get(device.curve25519) is not None  # type: ignore[union-attr]
+    return device  # type: ignore[no-any-return]
+
+
+@needs_e2e
+async def test_a_message_whose_room_key_comes_late_is_read_when_it_arrives(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    moderator, bot = world.moderator, world.bot.user_id
+    await moderator.join(world.moderators)
+    account = world.synapse.register(f"e2ecarol{uuid.uuid4().hex[:8]}")
+    carol = await _e2e_person(world.synapse.url, account, world.data_dir / "carol-store")
+    try:
+        room = await carol.create_room("Encrypted circle", [bot], initial_state=[ENCRYPTION], room_version="11")
+        settings = _settings(world, moderators=world.moderators, encryption=True)
+        data = settings.model_dump(mode="json")
+        data["communities"][0]["rooms"] = [room]
+        data["platforms"]["matrix"]["access_token"] = world.bot.access_token
+        settings = Settings.model_validate(data)
+        clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+        async with running(settings, clock=clock) as app:
+            adapter = app.adapters[0]
+            assert isinstance(adapter, MatrixAdapter)
+            await _until_joined(carol, room, bot)
+            bot_device = await _olm_ready(carol, room, bot)
+            # Carol's client makes the room's session and keeps its key from the bot's device for now, the way a
+            # key that has not reached the bot yet looks.
+            olm = carol.client.olm
+            assert olm is not None
+            olm.create_outbound_group_session(room)
+            session = olm.outbound_group_sessions[room]
+            room_key = {
+                "algorithm": "m.megolm.v1.aes-sha2",
+                "room_id": room,
+                "session_id": session.id,
+                "session_key": session.session_key,
+            }
+            olm.blacklist_device(bot_device)
+            await carol.client.share_group_session(room, ignore_unverified_devices=True)
+            with caplog.at_level(logging.INFO, logger="bot.adapters.matrix"):
+                concern_id = await carol.say(room, CONCERN)
+                await moderator.nothing(lambda s: s.sender == bot, within=2.0)  # the bot cannot read it yet
+                assert concern_id in adapter.keys
+                assert session.id in adapter.client.outgoing_key_requests  # the key was asked for
+
+                # The key is overdue: the room is told once, and a warning is logged once for the message.
+                clock.advance(KEY_WAIT + timedelta(seconds=1))
+                await carol.say(room, "is anyone there?")  # also unreadable; its own wait starts now
+                told = await carol.expect(lambda s: s.sender == bot and s.room_id == room)
+                assert "could not read some encrypted messages" in told.body
+                await carol.say(room, "hello?")
+                await carol.nothing(lambda s: s.sender == bot and s.room_id == room, within=1.5)
+
+                # The key arrives (an m.room_key to the bot's device): the message is read, and alerts once.
+                olm_session = olm.session_store.get(bot_device.curve25519)
+                content = olm._olm_encrypt(olm_session, bot_device, "m.room_key", room_key)
+                sent = await carol.client.to_device(
+                    ToDeviceMessage("m.room.encrypted", bot, bot_device.device_id, content)
+                )
+                assert isinstance(sent, ToDeviceResponse), sent
+                alert = await moderator.expect(lambda s: s.sender == bot and s.room_id == world.moderators, within=20)
+                assert concern_id in alert.body
+                await moderator.nothing(lambda s: s.sender == bot and s.room_id == world.moderators, within=1.5)
+                assert not len(adapter.keys)
+            warnings = [r.getMessage() for r in caplog.records if "has not arrived" in r.getMessage()]
+            assert len([w for w in warnings if concern_id in w]) == 1
+    finally:
+        await carol.close()

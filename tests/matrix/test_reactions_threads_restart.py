@@ -7,30 +7,12 @@ import time
 
 from bot.adapters.matrix import MatrixAdapter
 from bot.adapters.matrix.adapter import ALERT_REACTIONS, reaction_action
-from bot.config import Settings
 from bot.delivery.outbox import Delivery
 from bot.model import CloseSpace, OpenSpace, Platform, PostToRoom, RoomRef, UserRef
 from tests.matrix.conftest import World
-from tests.matrix.people import matrix_settings, running
+from tests.matrix.people import running
 
 CONCERN = "honestly I want to kill myself"
-
-
-def _settings(world: World, **matrix: object) -> Settings:
-    settings = matrix_settings(
-        world.data_dir,
-        world.synapse.url,
-        world.bot,
-        rooms=[world.general],
-        moderators=world.moderators,
-        on_call=world.moderator.user_id,
-    )
-    if not matrix:
-        return settings
-    data = settings.model_dump(mode="json")
-    data["platforms"]["matrix"].update(matrix)
-    data["platforms"]["matrix"]["access_token"] = world.bot.access_token
-    return Settings.model_validate(data)
 
 
 def _adapter(app: object) -> MatrixAdapter:
@@ -50,7 +32,7 @@ def test_reaction_keys_ignore_skin_tones_and_variation_selectors() -> None:
 async def test_a_moderator_claims_and_resolves_an_alert_by_reacting_to_its_notice(world: World) -> None:
     alice, moderator, bot = world.alice, world.moderator, world.bot.user_id
     await moderator.join(world.moderators)
-    async with running(_settings(world)):
+    async with running(world.settings()):
         await alice.say(world.general, CONCERN)
         alert = await moderator.expect(lambda s: s.sender == bot and s.room_id == world.moderators)
         assert "!alert claim 1" in alert.body
@@ -77,7 +59,7 @@ async def test_a_moderator_claims_and_resolves_an_alert_by_reacting_to_its_notic
 
 async def test_sessions_as_threads_open_post_and_close_in_the_circles_room(world: World) -> None:
     alice, bot = world.alice, world.bot.user_id
-    async with running(_settings(world, sessions_as="thread")) as app:
+    async with running(world.settings(sessions_as="thread")) as app:
         adapter = _adapter(app)
         space = RoomRef(Platform.MATRIX, "session-7")
         author = UserRef(Platform.MATRIX, world.moderator.user_id)
@@ -122,7 +104,7 @@ async def test_sessions_as_threads_open_post_and_close_in_the_circles_room(world
 async def test_a_homeserver_restart_mid_session_is_survived_with_backoff(world: World) -> None:
     alice, moderator, bot, synapse = world.alice, world.moderator, world.bot.user_id, world.synapse
     await moderator.join(world.moderators)
-    async with running(_settings(world)) as app:
+    async with running(world.settings()) as app:
         adapter = _adapter(app)
         await alice.say(world.general, "!circle list")
         await alice.expect(lambda s: s.sender == bot)

@@ -5,26 +5,15 @@ from __future__ import annotations
 from bot.app import EXIT_CREDENTIALS, Application
 from bot.config import Settings
 from tests.matrix.conftest import World
-from tests.matrix.people import matrix_settings, running
+from tests.matrix.people import running
 
 CONCERN = "honestly I want to kill myself"
-
-
-def _settings(world: World) -> Settings:
-    return matrix_settings(
-        world.data_dir,
-        world.synapse.url,
-        world.bot,
-        rooms=[world.general],
-        moderators=world.moderators,
-        on_call=world.moderator.user_id,
-    )
 
 
 async def test_a_crisis_message_is_answered_privately_and_alerts_the_moderators(world: World) -> None:
     alice, moderator, bot = world.alice, world.moderator, world.bot.user_id
     await moderator.join(world.moderators)
-    async with running(_settings(world)):
+    async with running(world.settings()):
         event_id = await alice.say(world.general, CONCERN)
         reply = await alice.expect(lambda s: s.sender == bot)
         assert reply.room_id != world.general  # privately, in a DM
@@ -39,7 +28,7 @@ async def test_a_crisis_message_is_answered_privately_and_alerts_the_moderators(
 
 async def test_hostile_names_are_shown_literally_and_never_ping(world: World) -> None:
     moderator, bot = world.moderator, world.bot.user_id
-    async with running(_settings(world)):
+    async with running(world.settings()):
         await moderator.say(world.general, '!circle create "<b>Bold</b> @room"')
         created = await moderator.expect(lambda s: s.sender == bot and "Bold" in s.body)
         assert "<b>Bold</b> @room" in created.body
@@ -50,7 +39,7 @@ async def test_hostile_names_are_shown_literally_and_never_ping(world: World) ->
 
 async def test_an_invite_from_an_unknown_room_is_declined_politely(world: World) -> None:
     bob, bot = world.bob, world.bot.user_id
-    async with running(_settings(world)):
+    async with running(world.settings()):
         stranger = await bob.create_room("Elsewhere", [bot])
         notice = await bob.expect(lambda s: s.sender == bot and s.room_id == stranger)
         assert "leaving this room" in notice.body
@@ -61,7 +50,7 @@ async def test_an_invite_from_an_unknown_room_is_declined_politely(world: World)
 async def test_a_restart_replays_nothing_and_scans_what_was_written_while_down(world: World) -> None:
     alice, moderator, bot = world.alice, world.moderator, world.bot.user_id
     await moderator.join(world.moderators)
-    settings = _settings(world)
+    settings = world.settings()
     async with running(settings):
         await alice.say(world.general, "!circle list")
         await alice.expect(lambda s: s.sender == bot)
@@ -77,7 +66,7 @@ async def test_a_restart_replays_nothing_and_scans_what_was_written_while_down(w
 
 
 async def test_a_refused_access_token_exits_with_status_3(world: World) -> None:
-    settings = _settings(world)
+    settings = world.settings()
     data = settings.model_dump()
     data["platforms"]["matrix"]["access_token"] = "syt_not_a_real_token"
     data["data_dir"] = str(world.data_dir)
@@ -90,7 +79,7 @@ async def test_a_session_space_is_a_members_only_room_closed_read_only(world: Wo
     from bot.model import CloseSpace, OpenSpace, Platform, RoomRef, UserRef
 
     alice, bot = world.alice, world.bot.user_id
-    async with running(_settings(world)) as app:
+    async with running(world.settings()) as app:
         adapter = app.adapters[0]
         assert isinstance(adapter, MatrixAdapter)
         space = RoomRef(Platform.MATRIX, "session-1")

@@ -1,7 +1,9 @@
 """The Matrix adapter: sync with the homeserver, hand events to the engine, carry out what it decides.
 
 The sync token is stored after each sync's events are handled, so a restart resumes where the bot left off: nothing
-is replayed, and what was written while it was down is still scanned (commands are answered only when recent).
+is replayed, and what was written while it was down is still scanned (commands are answered only when recent). When a
+room's timeline in a sync is truncated (``limited``), the older events back to the previous sync are fetched first
+(:mod:`.backfill`); encrypted messages whose key has not arrived wait for it (:mod:`.keys`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from nio import (
     MatrixRoom,
     MegolmEvent,
     ReactionEvent,
+    RoomMemberEvent,
     RoomMessageEmote,
     RoomMessageText,
     SyncResponse,
 )
 
 from bot.adapters.base import Adapter
+from bot.adapters.matrix.backfill import BACKFILL_CAP, SeenEvents, missed_events
 from bot.adapters.matrix.client import (
     NETWORK_ERRORS,
     Backoff,
@@ -33,6 +37,8 @@ from bot.adapters.matrix.client import (
     sign_in,
     wait_or_stop,
 )
+from bot.adapters.matrix.keys import KEY_WAIT, MissingKeys, Pending, arrived_sessions
+from bot.adapters.matrix.lanes import Lanes
 from bot.adapters.matrix.outgoing import Outgoing
 from bot.adapters.matrix.render import event_link
 from bot.adapters.matrix.roles import role_for
@@ -54,6 +60,9 @@ log = logging.getLogger(__name__)
 
 RETRYABLE: tuple[type[BaseException], ...] = (PlatformError, DeliveryRefused, *NETWORK_ERRORS)
 """What ends one connection but not the adapter: it reconnects after a backoff."""
+
+LANES_DRAIN_SECONDS = 15.0
+"""On stop, how long answers already decided may take to go out before the connection closes."""
 
 ANSWER_WINDOW = timedelta(minutes=10)
 """Commands written while the bot was down are answered only this long after they were sent; older ones are only
@@ -87,7 +96,13 @@ class MatrixAdapter(Adapter):
         poll_ms: int = 30_000,
         client: AsyncClient | None = None,
         alert_reactions: dict[str, str] | None = None,
+        timeline_limit: int | None = None,
+        backfill_cap: int = BACKFILL_CAP,
+        key_wait: timedelta = KEY_WAIT,
     ) -> None:
+        """``timeline_limit`` caps each room's timeline in a sync (a sync filter; the homeserver's default, 10 on
+        Synapse, when ``None``): older events are then fetched by backfill, at most ``backfill_cap`` per room and
+        sync. ``key_wait`` is how long an encrypted message waits for its room key before the room is told."""
         matrix = settings.platforms.matrix
         assert matrix.user_id is not None
         self.matrix = matrix
@@ -108,6 +123,13 @@ class MatrixAdapter(Adapter):
             self.client, self.state, self.places, messages, sessions_as=matrix.sessions_as, encrypted=self.encryption
         )
         self.backoff = Backoff()
+        self.sync_filter = {"room": {"timeline": {"limit": timeline_limit}}} if timeline_limit else None
+        self.backfill_cap = backfill_cap
+        self.seen = SeenEvents()
+        self.keys = MissingKeys(self.client, engine.clock, wait=key_wait)
+        self._told_keys_missing: set[str] = set()
+        self.lanes = Lanes()
+        """Command answers, carried out beside the sync loop in order per person (see :mod:`.lanes`)."""
         self._ready = False
         self._joining: set[str] = set()
         self.last_error: str | None = None
@@ -142,11 +164,16 @@ class MatrixAdapter(Adapter):
                         return
         finally:
             self._ready = False
+            unfinished = await self.lanes.drain(within=LANES_DRAIN_SECONDS)
+            if unfinished:
+                log.warning("Matrix: stopping with %d command answers not yet carried out", unfinished)
+            if len(self.keys):
+                log.warning("Matrix: stopping with %d encrypted messages still waiting for their keys", len(self.keys))
             await self.client.close()
 
     async def _sync(self, stop: asyncio.Event, **kwargs: Any) -> SyncResponse | None:
         """One sync, abandoned (``None``) when ``stop`` is set first."""
-        syncing = asyncio.ensure_future(self.client.sync(**kwargs))
+        syncing = asyncio.ensure_future(self.client.sync(sync_filter=self.sync_filter, **kwargs))
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -168,7 +195,7 @@ class MatrixAdapter(Adapter):
             return
         if self.encryption:
             await maintain_keys(self.client)
-        await self._handle(first, catch_up=token is not None)
+        await self._handle(first, catch_up=True, since=token, history=token is not None)
         token = first.next_batch
         await self.state.set_next_batch(token)
         self._ready = True
@@ -180,24 +207,82 @@ class MatrixAdapter(Adapter):
                 return
             if self.encryption:
                 await maintain_keys(self.client)
-            await self._handle(response, catch_up=False)
+            await self._handle(response, catch_up=False, since=token)
             token = response.next_batch
             await self.state.set_next_batch(token)
             self.backoff.reset()
 
     # Events.
 
-    async def _handle(self, response: SyncResponse, *, catch_up: bool) -> None:
+    async def _handle(self, response: SyncResponse, *, catch_up: bool, since: str | None, history: bool = True) -> None:
+        """Handle one sync's events. A truncated room timeline is completed first from ``since`` (the previous sync
+        token); a failure there raises before anything is handled, so the token is not advanced and nothing is lost.
+        With ``history`` off (the very first sync, without a stored token), rooms' timelines are past: skipped."""
+        missed: dict[str, list[Any]] = {}
+        if since is not None:
+            for room_id, info in response.rooms.join.items():
+                if info.timeline.limited and info.timeline.prev_batch and room_id in self.client.rooms:
+                    try:
+                        missed[room_id] = await missed_events(
+                            self.client, room_id, info.timeline.prev_batch, since, cap=self.backfill_cap
+                        )
+                    except DeliveryRefused as error:  # never readable (left, banned): retrying would block every room
+                        log.warning("Matrix: cannot read the earlier events in %s: %s", room_id, error)
         for room_id, invite in response.rooms.invite.items():
             await self._guard(self._on_invite(room_id, invite.invite_state), f"invite to {room_id}")
         for room_id, info in response.rooms.join.items():
             self._joining.discard(room_id)
             room = self.client.rooms.get(room_id)
-            if room is None:
+            if room is None or not history:
                 continue
-            for event in info.timeline.events:
-                await self._guard(self._on_event(room, event, catch_up=catch_up), f"event in {room_id}")
-                await asyncio.sleep(0)  # a long catch-up must not starve the rest of the loop
+            if missed.get(room_id):
+                log.info("Matrix: reading %d earlier events in %s (a truncated sync)", len(missed[room_id]), room_id)
+            # Events fetched by backfill were written before this sync, and those before the bot's own join in it
+            # before the bot was there: only recent commands among them are answered.
+            events = info.timeline.events
+            joined = self._joined_at(events)
+            timeline = [(e, True) for e in missed.get(room_id, [])]
+            timeline += [(e, catch_up or index < joined) for index, e in enumerate(events)]
+            for event, old in timeline:
+                await self._dispatch(room, event, catch_up=old)
+        if self.encryption:
+            await self._retry_decryption(response)
+
+    def _joined_at(self, events: list[Any]) -> int:
+        """The position just after the bot's own (new) join among ``events``, or 0 when it is not there."""
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if (
+                isinstance(event, RoomMemberEvent)
+                and event.state_key == self.client.user_id
+                and event.membership == "join"
+                and event.prev_membership != "join"
+            ):
+                return index + 1
+        return 0
+
+    async def _dispatch(self, room: MatrixRoom, event: Any, *, catch_up: bool) -> None:
+        event_id = getattr(event, "event_id", None)
+        if isinstance(event_id, str):
+            if event_id in self.keys and not isinstance(event, MegolmEvent):
+                self.keys.forget(event_id)  # reached again, decrypted this time: handled now
+            elif not self.seen.add(event_id):
+                return  # already handled (an overlapping backfill, a retried sync)
+        await self._guard(self._on_event(room, event, catch_up=catch_up), f"event in {room.room_id}")
+        await asyncio.sleep(0)  # a long catch-up must not starve the rest of the loop
+
+    async def _retry_decryption(self, response: SyncResponse) -> None:
+        """Handle the waiting encrypted events whose keys this sync brought; report those that waited too long."""
+        sessions = arrived_sessions(response.to_device_events)
+        for room_id, event in self.keys.decrypted(sessions) if sessions else []:
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                log.info("Matrix: decrypted %s late, but the bot has left %s", getattr(event, "event_id", "?"), room_id)
+                continue
+            # Decrypted late: handled as caught up (scanned; a command answered only if still recent).
+            await self._guard(self._on_event(room, event, catch_up=True), f"decrypted event in {room_id}")
+        for pending in self.keys.overdue():
+            await self._guard(self._keys_missing(pending), f"missing key in {pending.room_id}")
 
     async def _guard(self, work: Any, what: str) -> None:
         # One bad event is logged and skipped; it never stops the sync loop.
@@ -275,8 +360,8 @@ class MatrixAdapter(Adapter):
         if sender is None or sender == self.client.user_id:
             return
         if isinstance(event, MegolmEvent):
-            if self.encryption:  # nio could not decrypt it (keys not shared with this device yet)
-                log.warning("Matrix: could not decrypt %s in %s", event.event_id, room.room_id)
+            if self.encryption:  # nio could not decrypt it: the key is not shared with this device (yet)
+                await self.keys.add(room.room_id, event)
             else:
                 await self._cannot_read(room, sender)
             return
@@ -312,7 +397,7 @@ class MatrixAdapter(Adapter):
                     author_display=display,
                 )
                 locale = await self.engine.locale_for(ref, author)
-                await self.out.perform(
+                answer = self.out.perform(
                     actions,
                     room_id=room.room_id,
                     author=author,
@@ -321,6 +406,7 @@ class MatrixAdapter(Adapter):
                     locale=locale,
                     circle_room=None if direct else room.room_id,
                 )
+                self.lanes.add(sender, answer, f"the answer to {event.event_id}")
                 return
         await self.engine.handle_message(
             IncomingMessage(
@@ -364,7 +450,7 @@ class MatrixAdapter(Adapter):
         )
         log.info("Matrix: %s reacted %r on alert %s: %s", sender, event.key, escalation_id, action)
         actions = await self.engine.handle_command(invocation)
-        await self.out.perform(
+        answer = self.out.perform(
             actions,
             room_id=room.room_id,
             author=author,
@@ -372,6 +458,7 @@ class MatrixAdapter(Adapter):
             community_native_id=community.native_id,
             locale=await self.engine.locale_for(ref, author),
         )
+        self.lanes.add(sender, answer, f"the answer to the reaction {event.event_id}")
 
     async def _cannot_read(self, room: MatrixRoom, sender: str) -> None:
         """Say once per room that encrypted messages cannot be read there."""
@@ -383,3 +470,21 @@ class MatrixAdapter(Adapter):
             room.room_id, self.messages.t(community.locale if community else "en", "matrix.encrypted_unreadable")
         )
         await self.state.set(key, "1")
+
+    async def _keys_missing(self, pending: Pending) -> None:
+        """An encrypted message whose key has not come: a warning for each such message, and the room told once."""
+        event, room_id = pending.event, pending.room_id
+        log.warning(
+            "Matrix: the room key of %s from %s in %s has not arrived after %s; it cannot be read until it does",
+            event.event_id,
+            event.sender,
+            room_id,
+            self.keys.wait,
+        )
+        room = self.client.rooms.get(room_id)
+        if room is None or room_id in self._told_keys_missing:
+            return
+        self._told_keys_missing.add(room_id)
+        community, _ = await self._community_of(room, event.sender)
+        locale = community.locale if community else "en"
+        await self.out.say(room_id, self.messages.t(locale, "matrix.keys_missing"))

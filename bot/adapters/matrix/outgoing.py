@@ -23,7 +23,7 @@ from nio import (
 )
 
 from bot.adapters.matrix.client import NETWORK_ERRORS, check
-from bot.adapters.matrix.render import notice
+from bot.adapters.matrix.render import event_link, notice, room_link
 from bot.adapters.matrix.rooms import CommunityMap
 from bot.adapters.matrix.state import MatrixState
 from bot.delivery.outbox import Delivery
@@ -165,6 +165,8 @@ class Outgoing:
         event_id = await self.say(room_id, text, txn_id=delivery.key, mention=mention, thread=thread)
         if delivery.escalation_id is not None:
             await self.state.set_alert_event(event_id, delivery.escalation_id)
+        if delivery.kind == "close" and thread is None:  # a thread is closed by what was just said in it
+            await self._read_only(room_id)
 
     async def open_space(self, action: OpenSpace, community_native_id: str, circle_room: str | None = None) -> str:
         """Create the session's room once per space: members invited, history visible to members from their invitation
@@ -209,6 +211,10 @@ class Outgoing:
             await self.say(room_id, self.messages.t(locale, "matrix.thread_closed"), thread=thread)
             return
         await self.say(room_id, self.messages.t(locale, "matrix.space_closed"))
+        await self._read_only(room_id)
+
+    async def _read_only(self, room_id: str) -> None:
+        """Only the bot may write in ``room_id`` from now on (making it read-only again changes nothing)."""
         answer: Any = await self.client.room_get_state_event(room_id, "m.room.power_levels")
         levels: RoomGetStateEventResponse = check(answer, f"reading power levels of {room_id}")
         content = dict(levels.content)
@@ -228,17 +234,23 @@ class Outgoing:
     ) -> None:
         """Carry out a command's actions (``circle_room``: where a session opens as a thread). One that fails
         is logged and the rest still happen."""
+        opened: dict[str, str] = {}
         for action in actions:
             try:
                 if isinstance(action, Reply):
+                    text = action.text
+                    for space, room in opened.items():
+                        text = text.replace(space, room)  # the internal space id becomes a link to the room
                     if action.private or room_id is None:
-                        await self.direct(author.native_id, action.text)
+                        await self.direct(author.native_id, text)
                     else:
-                        await self.say(room_id, action.text, mention=(author.native_id, author_display))
+                        await self.say(room_id, text, mention=(author.native_id, author_display))
                 elif isinstance(action, DirectMessage):
                     await self.direct(action.to.native_id, action.text)
                 elif isinstance(action, OpenSpace):
                     await self.open_space(action, community_native_id, circle_room)
+                    space_room, root = await self.target(action.room.native_id)
+                    opened[action.room.native_id] = event_link(space_room, root) if root else room_link(space_room)
                 elif isinstance(action, CloseSpace):
                     await self.close_space(action, locale)
                 elif isinstance(action, PostToRoom):

@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import quote, unquote
 
-__all__ = ["event_link", "is_pill", "notice", "pill", "user_link"]
+__all__ = ["event_link", "is_pill", "notice", "pill", "room_link", "user_link"]
 
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 _PERMALINK = re.compile(r"https?://matrix\.to/#/(?P<target>.*)", re.IGNORECASE | re.DOTALL)
@@ -28,6 +28,11 @@ def user_link(user_id: str) -> str:
 def event_link(room_id: str, event_id: str) -> str:
     """The matrix.to address of one event in its room, for moderators to open."""
     return f"https://matrix.to/#/{quote(room_id, safe='!:#')}/{quote(event_id, safe='$:')}"
+
+
+def room_link(room_id: str) -> str:
+    """The matrix.to address of a room."""
+    return f"https://matrix.to/#/{quote(room_id, safe='!:#')}"
 
 
 def pill(user_id: str, display: str) -> str:
