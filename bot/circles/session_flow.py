@@ -336,7 +336,7 @@ class SessionFlow:
                 key=f"autoclose:{row.id}",
                 community_id=community.id,
                 platform=Platform(community.platform),
-                kind="room",
+                kind="close",
                 target=row.space_id or space_id(row),
                 text=self.messages.t(community.locale, "session.auto_closed", circle=circle.name),
                 now=now,

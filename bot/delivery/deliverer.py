@@ -136,9 +136,10 @@ class Deliverer:
             items = await self._lease(self.clock.now())
             if not items:
                 return delivered
-            queues: dict[tuple[str, str, str], list[OutboxItem]] = {}
+            queues: dict[tuple[str, bool, str], list[OutboxItem]] = {}
             for item in items:  # already in urgency order: the queue holding the first alert starts first
-                queues.setdefault((item.platform, item.kind, item.target), []).append(item)
+                # A session space's posts and its closing share one queue, so it closes after what was said in it.
+                queues.setdefault((item.platform, item.kind == "dm", item.target), []).append(item)
             gate = asyncio.Semaphore(CONCURRENCY)
             # Every queue runs to its end even when one fails (a database error): none is left running unseen.
             results = await asyncio.gather(
@@ -163,7 +164,7 @@ class Deliverer:
         delivery = Delivery(
             key=item.key,
             platform=Platform(item.platform),
-            kind="dm" if item.kind == "dm" else "room",
+            kind="dm" if item.kind == "dm" else "close" if item.kind == "close" else "room",
             target=item.target,
             text=item.text,
             ping=item.ping,

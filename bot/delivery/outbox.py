@@ -14,7 +14,9 @@ from bot.storage.models import Community, OutboxItem, OutboxStatus
 
 __all__ = ["Delivery", "enqueue", "enqueue_to_moderators"]
 
-Kind = Literal["dm", "room"]
+Kind = Literal["dm", "room", "close"]
+"""``dm``: a direct message to a person; ``room``: a post in a room; ``close``: a last post in a session's space,
+which is then closed (archived and locked on Discord, read-only on Matrix), for a session closed by the schedule."""
 
 
 @dataclass(frozen=True, slots=True)

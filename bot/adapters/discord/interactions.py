@@ -119,23 +119,47 @@ class Interactions:
         any direct messages that could not reach the person."""
         locale = await self.context.locale(interaction, community)
         replies = [action for action in actions if isinstance(action, Reply)]
+        spaces = [action for action in actions if isinstance(action, OpenSpace)]
+        if spaces and replies and not interaction.response.is_done():
+            # Opening a thread can take longer than the 3 s Discord allows for an answer, and the answer should
+            # name the new thread: say "thinking" now, open the thread, then answer.
+            await interaction.response.defer(ephemeral=replies[0].private, thinking=True)
+        opened: dict[str, str] = {}
+        for space in spaces:
+            await self._carry_out(interaction, space, where, community, locale)
+            thread_id = self.context.sender.spaces.get(space.room.native_id) if self.context.sender else None
+            if thread_id is not None:
+                opened[space.room.native_id] = f"<#{thread_id}>"
         for reply in replies:
-            for part in chunks(reply.text):
+            text = reply.text
+            for space_id, mention in opened.items():
+                text = text.replace(space_id, mention)  # the internal space id becomes a link to the thread
+            for part in chunks(text):
                 await self._answer(interaction, part, ephemeral=reply.private, view=view)
                 view = None
         if not replies:
             await self._answer(interaction, self.messages.t(locale, "discord.done"), ephemeral=True)
         for action in actions:
-            if isinstance(action, Reply):
-                continue
-            try:
-                await self.actions.carry_out(action, where, community)
-            except Exception as error:
-                problem = error if isinstance(error, PeerCirclesError) else translate_error(error)
-                log.error("could not carry out %s: %s", type(action).__name__, problem)
-                if isinstance(action, OpenSpace):
-                    await self._answer(interaction, self.messages.t(locale, "discord.space_failed"), ephemeral=True)
+            if not isinstance(action, Reply | OpenSpace):
+                await self._carry_out(interaction, action, where, community, locale)
         await self._show_undelivered(interaction, community, locale)
+
+    async def _carry_out(
+        self,
+        interaction: discord.Interaction,
+        action: Action,
+        where: discord.abc.GuildChannel | None,
+        community: Community | None,
+        locale: str,
+    ) -> None:
+        """One action; a failure is logged, and a session space that could not open is said privately."""
+        try:
+            await self.actions.carry_out(action, where, community)
+        except Exception as error:
+            problem = error if isinstance(error, PeerCirclesError) else translate_error(error)
+            log.error("could not carry out %s: %s", type(action).__name__, problem)
+            if isinstance(action, OpenSpace):
+                await self._answer(interaction, self.messages.t(locale, "discord.space_failed"), ephemeral=True)
 
     async def _answer(
         self, interaction: discord.Interaction, text: str, *, ephemeral: bool, view: discord.ui.View | None = None

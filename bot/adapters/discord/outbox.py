@@ -94,6 +94,8 @@ class DiscordSender:
         ping = delivery.ping if is_snowflake(delivery.ping) else None
         text = f"<@&{ping}> {delivery.text}" if ping else delivery.text
         await self._post(channel, text, nonce=nonce_for(delivery.key), view=view, ping=delivery.ping)
+        if delivery.kind == "close":
+            await self.close_space(delivery.target)  # archiving an archived thread again changes nothing
 
     def _refused(self, delivery: Delivery, problem: PeerCirclesError) -> None:
         """A direct message refused for good is kept to be shown on the member's next interaction."""
