@@ -13,12 +13,13 @@ from bot.circles.facilitation import candidates
 from bot.circles.planning import next_planned
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.rotation import project
-from bot.circles.session_flow import format_when, shown_name
+from bot.circles.session_flow import format_when
 from bot.commands import Command, Option
 from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.members import find_member
 from bot.model import Action, Platform, Role, UserRef
+from bot.shown import shown_name
 from bot.storage.models import Circle, Member
 from bot.storage.schedule_models import (
     AwayPeriod,

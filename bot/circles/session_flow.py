@@ -17,6 +17,7 @@ from bot.circles.planning import SchedulingPolicy
 from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
+from bot.shown import shown_name
 from bot.storage.models import Circle, Community, Escalation, Member, Membership, MembershipStatus
 from bot.storage.schedule_models import (
     Attendance,
@@ -28,21 +29,12 @@ from bot.storage.schedule_models import (
     SwapRequest,
 )
 
-__all__ = ["SessionFlow", "format_when", "shown_name", "space_id"]
+__all__ = ["SessionFlow", "format_when", "space_id"]
 
 
 def space_id(row: CircleSession) -> str:
     """The platform-neutral name of a session's space; adapters create the thread or room behind it."""
     return f"session-{row.id}"
-
-
-def shown_name(member: Member) -> str:
-    """How a person is named to others: on Discord a mention (``<@123>``, shown as their name and never pinging, as
-    the adapter sends no pings), elsewhere their platform id (a Matrix ``@user:server`` or a console name). A bare
-    Discord snowflake would tell the reader nothing."""
-    if member.platform == Platform.DISCORD.value and member.native_id.isdigit():
-        return f"<@{member.native_id}>"
-    return member.native_id
 
 
 def format_when(messages: Catalogue, locale: str, moment: datetime, zone: ZoneInfo) -> str:

@@ -20,6 +20,7 @@ from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.safety.detector import Detection, Detector, Tier
 from bot.safety.resources import format_resources, pick
+from bot.shown import shown_room
 from bot.storage.models import Community, Escalation, EscalationStatus, Member, SafetyReply
 
 __all__ = ["EXCERPT_LENGTH", "Report", "Safety"]
@@ -112,7 +113,11 @@ class Safety:
         """An alert in the community's language: tier, who, where, an excerpt, what matched, how to claim."""
         locale = community.locale
         tier = self.messages.t(locale, f"safety.tier.{escalation.tier}")
-        where = escalation.room_id or self.messages.t(locale, "safety.alert.private_place")
+        where = (
+            shown_room(community.platform, escalation.room_id)
+            if escalation.room_id
+            else self.messages.t(locale, "safety.alert.private_place")
+        )
         matched = ", ".join(str(m.get("phrase", "")) for m in escalation.matched) or "-"
         text = self.messages.t(
             locale,

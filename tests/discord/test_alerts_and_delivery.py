@@ -39,6 +39,8 @@ async def test_crisis_message_reaches_the_member_and_the_moderators(scanning: Wo
     reply = scanning.env.http_requests
     assert any(entry.path.endswith("/messages") and entry.json and entry.json.get("nonce") for entry in reply)
     assert "URGENT" in alert.content  # type: ignore[attr-defined]
+    # The channel is named as a channel mention (a link showing #general), not a bare number.
+    assert f" in <#{scanning.general.id}>" in alert.content  # type: ignore[attr-defined]
     on_call = scanning.guild.roles["On call"]
     assert alert.content.startswith(f"<@&{on_call.id}>")  # type: ignore[attr-defined]
     labels = [child.label for row in alert.components for child in row.children]  # type: ignore[attr-defined]
