@@ -54,6 +54,28 @@ def test_member_values_with_braces_are_not_interpreted() -> None:
     assert "{0.__class__} {circle}" in text
 
 
+def test_bidi_overrides_in_values_cannot_reorder_the_bots_line() -> None:
+    # A display name holding RIGHT-TO-LEFT OVERRIDE would show "in #general" reversed, and an isolate could hide the
+    # rest of the line; the marks that cannot reorder anything (and Arabic text itself) are kept.
+    messages = catalogue()
+    text = messages.t(
+        "en",
+        "safety.alert.new",
+        tier="Urgent",
+        id=1,
+        author="amal\u202elareneg\u2066",
+        where="#general",
+        link="",
+        about="",
+        excerpt="\u2067I want to die\u2069 \u200fأريد\u200f",
+        matched="want to die",
+        claim="!alert claim 1",
+    )
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in text)
+    assert "amallareneg in #general" in text
+    assert "I want to die \u200fأريد\u200f" in text
+
+
 def test_locale_resolution_prefers_the_member_then_the_community() -> None:
     messages = catalogue()
     assert messages.resolve_locale("ar", "en") == "ar"

@@ -98,8 +98,19 @@ class Catalogue:
                 raise MissingTranslation(key) from None
 
     def t(self, locale: str, key: str, /, **params: object) -> str:
-        """The message ``key`` in ``locale`` with ``params`` filled in."""
-        return self.template(locale, key).format_map(params)
+        """The message ``key`` in ``locale`` with ``params`` filled in.
+
+        Bidirectional embedding, override and isolate controls are removed from the values: a name, note or excerpt
+        holding U+202E could otherwise reverse the rest of the bot's line (an alert's "who" and "where" included).
+        """
+        values = {
+            name: value.translate(_BIDI_CONTROLS) if isinstance(value, str) else value for name, value in params.items()
+        }
+        return self.template(locale, key).format_map(values)
+
+
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+"""LRE, RLE, PDF, LRO, RLO and LRI, RLI, FSI, PDI (the marks LRM, RLM and ALM stay: they cannot reorder a line)."""
 
 
 @cache
