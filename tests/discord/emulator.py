@@ -684,7 +684,8 @@ async def running_app(
     emulator until READY; the community's moderators' channel is the emulator's, moderators have its role.
     ``tasks``, when given, receives the adapter's running task."""
     database = data_dir / "peer-circles.db"
-    shutil.copy(template, database)
+    if not database.exists():  # a second run in the same folder is the same bot restarted
+        shutil.copy(template, database)
     settings = settings_for(
         data_dir,
         f"sqlite+aiosqlite:///{database}",

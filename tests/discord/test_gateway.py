@@ -442,3 +442,36 @@ async def test_a_token_revoked_while_running_stops_the_adapter_with_a_credential
         running.result()
     assert emulator.connections == 1  # not retried: a new token is needed
     assert not adapter.ready
+
+
+async def test_a_crisis_written_while_the_bot_was_stopped_is_read_back_and_alerted_once_at_start(
+    tmp_path: Path, sqlite_template: Path, emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+
+    def alerts_sent() -> list[Any]:
+        return [m for m in emulator.messages_in(MODERATORS_ID) if "alert #" in m["content"]]
+
+    # The very first start has nothing to read back; a crisis while it runs is alerted as usual.
+    async with running_app(tmp_path, sqlite_template, emulator) as (app, _adapter):
+        await emulator.dispatch("MESSAGE_CREATE", emulator.message(AMAL, GENERAL_ID, URGENT))
+        await until(lambda: len(alerts_sent()) == 1, what="the first alert")
+    assert not [path for method, path, _ in emulator.requests if method == "GET" and path.endswith("/messages")]
+
+    # While the bot is stopped, another member writes crisis language; nobody is connected to replay it to.
+    lina = user("500000000000000009", "lina")
+    emulator.members.append(member(lina))
+    await emulator.dispatch("MESSAGE_CREATE", emulator.message(lina, GENERAL_ID, URGENT))
+
+    # Started again (the same database): it reads its channels back from when it stopped, and the crisis written
+    # meanwhile is alerted exactly once; the one alerted before the stop, read back too, is not alerted again.
+    async with running_app(tmp_path, sqlite_template, emulator) as (app, _adapter):
+        await until(lambda: len(alerts_sent()) == 2, what="the alert for the message written while stopped")
+        await app.deliverer.drain()
+        await asyncio.sleep(0.3)  # a few more deliverer polls: nothing may be sent twice
+        assert len(alerts_sent()) == 2
+        assert "lina" in alerts_sent()[1]["content"]
+        assert any(
+            method == "GET" and path == f"/channels/{GENERAL_ID}/messages" for method, path, _ in emulator.requests
+        )
+        assert any("written while the bot was stopped" in r.getMessage() for r in caplog.records)

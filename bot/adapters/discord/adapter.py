@@ -100,6 +100,7 @@ class DiscordAdapter(Adapter):
                     raise PlatformError(f"the Discord connection ended: {ended}") from ended
         finally:
             stopping.cancel()
+            await self.bridge.seen.stop()
             await self.client.close()
             if not connection.done():
                 connection.cancel()

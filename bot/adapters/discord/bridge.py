@@ -4,6 +4,7 @@ commands at start, and greets the owner of a server the bot joins."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -17,6 +18,7 @@ from bot.model import Platform
 from .actions import ActionRunner
 from .commands import CatalogueTranslator, build_commands
 from .context import Context, Services
+from .downtime import SeenMark
 from .interactions import Interactions
 from .messages import MessageHandler
 from .outbox import DiscordSender
@@ -45,6 +47,9 @@ class Bridge:
         self.interactions = Interactions(self.context, self.actions)
         self.message_handler = MessageHandler(self.context, self.actions)
         self.events = ScheduledEvents(self.context)
+        self.seen = SeenMark(self.context)
+        self.downtime_since: datetime | None = None
+        """When this bot last knew it had seen every message (read at start): what came after is read back."""
         self.context.command_listeners.append(self._command_ran)
         self.tree: app_commands.CommandTree[Any] | None = None
         self.synced: list[str] = []
@@ -102,6 +107,11 @@ class Bridge:
                 "Discord automod_signal is on but the message content intent is off: Discord then reports AutoMod "
                 "actions without the message text, so there is nothing to scan"
             )
+        try:
+            self.downtime_since = await self.seen.read()
+        except Exception:  # without it, only what was written while stopped goes unread: say so, and go on
+            log.exception("could not read when the bot last saw Discord's messages; nothing will be read back")
+        self.seen.start()
         if discord_settings.scheduled_events:
             self.events.start()
         if discord_settings.sync_commands == "global":

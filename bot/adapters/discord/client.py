@@ -120,7 +120,9 @@ class GatewayWatch:
         return lost_at
 
 
-async def catch_up(bridge: Bridge, guilds: Iterable[discord.Guild], since: datetime) -> int:
+async def catch_up(
+    bridge: Bridge, guilds: Iterable[discord.Guild], since: datetime, why: str = "while the Discord gateway was away"
+) -> int:
     """Scan what was written in the configured servers since ``since`` (less a margin), oldest first.
 
     Discord replays the events a connection missed only when the session is RESUMEd. When it cannot be (op 9, or
@@ -148,7 +150,7 @@ async def catch_up(bridge: Bridge, guilds: Iterable[discord.Guild], since: datet
                         log.exception("could not handle message %s read back after the outage", message.id)
             except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
                 log.warning("could not read back channel %s after the gateway outage: %s", channel.id, error)
-    log.warning("read back %d message(s) written while the Discord gateway was away", read)
+    log.warning("read back %d message(s) written %s", read, why)
     return read
 
 
@@ -158,13 +160,24 @@ class _Events:
     bridge: Bridge
     watch: GatewayWatch
     background: BackgroundTasks
+    started_shards: set[int | None]
+    """Shards (``None`` without sharding) past their first READY in this process."""
     tree: app_commands.CommandTree[Any]
     """Named like discord.py's ``commands.Bot.tree``, where tools such as test simulators look for it."""
 
-    def _catch_up_after(self, lost_at: datetime | None, guilds: Iterable[discord.Guild]) -> None:
-        """After a reconnection with a new session, read back what the old one missed (in the background)."""
+    def _catch_up_after(self, lost_at: datetime | None, guilds: Iterable[discord.Guild], shard: int | None) -> None:
+        """After a reconnection with a new session, read back what the old one missed; after the first READY of
+        this process, what was written while the bot was stopped (both in the background)."""
         if lost_at is not None:
             self.background.start(catch_up(self.bridge, list(guilds), lost_at), "discord catch-up")
+            return
+        if shard in self.started_shards:
+            return
+        self.started_shards.add(shard)
+        stopped_at = self.bridge.downtime_since
+        if stopped_at is not None:
+            reading = catch_up(self.bridge, list(guilds), stopped_at, "while the bot was stopped")
+            self.background.start(reading, "discord read-back after start")
 
     async def setup_hook(self) -> None:
         await self.bridge.setup()
@@ -193,6 +206,7 @@ class PeerCirclesClient(_Events, discord.Client):
         self.bridge = bridge
         self.watch = GatewayWatch()
         self.background = BackgroundTasks()
+        self.started_shards = set()
         super().__init__(**options)
         self.tree = bridge.attach(self)
 
@@ -204,7 +218,7 @@ class PeerCirclesClient(_Events, discord.Client):
         self.watch.back(None, "resumed")
 
     async def on_ready(self) -> None:
-        self._catch_up_after(self.watch.back(None, "reconnected with a new session"), self.guilds)
+        self._catch_up_after(self.watch.back(None, "reconnected with a new session"), self.guilds, None)
 
 
 class ShardedPeerCirclesClient(_Events, discord.AutoShardedClient):
@@ -214,6 +228,7 @@ class ShardedPeerCirclesClient(_Events, discord.AutoShardedClient):
         self.bridge = bridge
         self.watch = GatewayWatch()
         self.background = BackgroundTasks()
+        self.started_shards = set()
         super().__init__(**options)
         self.tree = bridge.attach(self)
 
@@ -226,7 +241,7 @@ class ShardedPeerCirclesClient(_Events, discord.AutoShardedClient):
 
     async def on_shard_ready(self, shard_id: int) -> None:
         lost_at = self.watch.back(shard_id, "reconnected with a new session")
-        self._catch_up_after(lost_at, (guild for guild in self.guilds if guild.shard_id == shard_id))
+        self._catch_up_after(lost_at, (guild for guild in self.guilds if guild.shard_id == shard_id), shard_id)
 
 
 def watch_of(client: discord.Client) -> GatewayWatch | None:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.matrix_models import PlatformState
 from bot.storage.models import Circle, CircleStatus, Visibility
 from bot.storage.models import Community as CommunityRow
 from bot.storage.schedule_models import CircleSession, SessionStatus
-from bot.storage.upsert import insert_ignore
+from bot.storage.state_store import put_state
 
 __all__ = [
     "Occurrence",
@@ -198,8 +198,7 @@ async def remember(session: AsyncSession, guild_id: str, circle_id: int, publish
     """Record the event now standing for the circle's occurrence."""
     key = f"{_prefix(guild_id)}{circle_id}"
     value = published.to_json()
-    await insert_ignore(session, PlatformState, {"key": key, "value": value, "updated_at": now})
-    await session.execute(update(PlatformState).where(PlatformState.key == key).values(value=value, updated_at=now))
+    await put_state(session, key, value, now)
 
 
 async def forget(session: AsyncSession, guild_id: str, circle_id: int) -> None:

@@ -30,6 +30,7 @@ from . import event_plan
 from .context import Context
 from .event_plan import Occurrence, Published, Step
 from .render import clip
+from .ticker import every
 
 __all__ = ["EVENTS_FORBIDDEN", "ScheduledEvents"]
 
@@ -95,24 +96,10 @@ class ScheduledEvents:
         """Run passes in the background: once ready, soon after each nudge, and every interval, until the client
         closes. A discord.py task loop wakes every :data:`TICK` seconds to look for a nudge, so changes made
         together within a tick go out in one pass."""
-        if self._loop is not None:
-            return
-        loop: tasks.Loop[Any] = tasks.loop(seconds=TICK)(self._tick)
-        loop.before_loop(self._wait_until_ready)
-        self._loop = loop
-        loop.start()
-
-    async def _wait_until_ready(self) -> None:
-        client = self.context.client
-        assert client is not None
-        await client.wait_until_ready()
+        if self._loop is None:
+            self._loop = every(self.context, TICK, self._tick)
 
     async def _tick(self) -> None:
-        client = self.context.client
-        if client is None or client.is_closed():
-            if self._loop is not None:
-                self._loop.stop()
-            return
         self._idle += TICK
         interval = self.context.settings.platforms.discord.scheduled_events_interval
         if not (self._due or self._nudged or self._idle >= interval):

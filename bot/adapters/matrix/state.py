@@ -8,46 +8,18 @@ two bot accounts can share one database.
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-
 from bot.clock import Clock
 from bot.storage import Database
-from bot.storage.matrix_models import PlatformState
-from bot.storage.upsert import insert_ignore
+from bot.storage.state_store import StateStore
 
 __all__ = ["MatrixState"]
 
 
-class MatrixState:
-    """A small key-value store for one bot account, with an in-memory cache in front of the database."""
+class MatrixState(StateStore):
+    """The Matrix adapter's remembered values for one bot account."""
 
     def __init__(self, database: Database, clock: Clock, user_id: str) -> None:
-        self.database = database
-        self.clock = clock
-        self.prefix = f"matrix:{user_id}:"
-        self._cache: dict[str, str | None] = {}
-
-    async def get(self, key: str) -> str | None:
-        """The remembered value, or ``None``."""
-        if key in self._cache:
-            return self._cache[key]
-        async with self.database.transaction() as session:
-            value = await session.scalar(select(PlatformState.value).where(PlatformState.key == self.prefix + key))
-        self._cache[key] = value
-        return value
-
-    async def set(self, key: str, value: str) -> None:
-        """Remember ``value`` under ``key`` (replacing any earlier one)."""
-        if self._cache.get(key) == value:
-            return
-        full = self.prefix + key
-        now = self.clock.now()
-        async with self.database.transaction() as session:
-            await insert_ignore(session, PlatformState, {"key": full, "value": value, "updated_at": now})
-            await session.execute(
-                update(PlatformState).where(PlatformState.key == full).values(value=value, updated_at=now)
-            )
-        self._cache[key] = value
+        super().__init__(database, clock, f"matrix:{user_id}:")
 
     # Named accessors, so the key spellings live in one place.
 
