@@ -13,7 +13,7 @@ def _member(platform: str, native_id: str) -> Member:
 
 
 def test_discord_people_and_channels_are_mentions_and_others_their_ids() -> None:
-    assert shown_name(_member("discord", "123456")) == "<@123456>"
+    assert shown_name(_member("discord", "500000000000000002")) == "<@500000000000000002>"
     assert shown_name(_member("matrix", "@amal:example.org")) == "@amal:example.org"
     assert shown_name(_member("console", "amal")) == "amal"
     assert shown_room("discord", "300000000000000001") == "<#300000000000000001>"
@@ -21,7 +21,9 @@ def test_discord_people_and_channels_are_mentions_and_others_their_ids() -> None
     assert shown_room("console", "#general") == "#general"
 
 
-def test_only_ascii_digits_make_a_discord_mention() -> None:
-    # "١٢٣" and "²" are digits to str.isdigit, but not Discord ids: shown as they are, never as a mention.
-    assert shown_room("discord", "١٢٣") == "١٢٣"
+def test_only_discord_ids_make_a_mention() -> None:
+    # Arabic-Indic digits and "²" are digits to str.isdigit (and to \d), but not Discord ids: shown as they are.
+    arabic = "٣" * 18
+    assert shown_room("discord", arabic) == arabic
     assert shown_name(_member("discord", "²")) == "²"
+    assert shown_room("discord", "12345") == "12345"  # too short for a snowflake

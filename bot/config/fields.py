@@ -45,7 +45,7 @@ __all__ = [
 # The error type the loader expands into several problems, each under its own key (see raise_rule_problems).
 RULES_ERROR = "peer_circles_rules"
 
-_SNOWFLAKE = re.compile(r"\d{17,20}")
+_SNOWFLAKE = re.compile(r"[0-9]{17,20}")  # not \d: it also matches "١٢٣", which int() reads as 123
 _MATRIX_USER = re.compile(r"@[^\s:]+:[^\s:]+(:\d+)?")
 # Room versions up to 11 have "!opaque:server"; version 12 (Synapse's default since 1.136) drops the server part.
 _MATRIX_ROOM_ID = re.compile(r"![^\s:]+:[^\s:]+(:\d+)?|![A-Za-z0-9_-]{43}")

@@ -7,12 +7,12 @@ from collections.abc import Callable
 import discord
 
 from bot.config.communities import Community
+from bot.config.fields import is_snowflake
 from bot.errors import DeliveryRefused, PeerCirclesError
 from bot.model import Action, CloseSpace, DirectMessage, OpenSpace, PostToRoom
 
 from .context import Context
 from .errors import translate_error
-from .render import is_snowflake
 
 __all__ = ["ActionRunner"]
 

@@ -165,6 +165,15 @@ class _Events:
     tree: app_commands.CommandTree[Any]
     """Named like discord.py's ``commands.Bot.tree``, where tools such as test simulators look for it."""
 
+    def __init__(self, bridge: Bridge, **options: Any) -> None:
+        self.bridge = bridge
+        self.watch = GatewayWatch()
+        self.background = BackgroundTasks()
+        self.started_shards = set()
+        super().__init__(**options)  # discord.Client or discord.AutoShardedClient, next in the subclass's order
+        assert isinstance(self, discord.Client)
+        self.tree = bridge.attach(self)
+
     def _catch_up_after(self, lost_at: datetime | None, guilds: Iterable[discord.Guild], shard: int | None) -> None:
         """After a reconnection with a new session, read back what the old one missed; after the first READY of
         this process, what was written while the bot was stopped (both in the background)."""
@@ -202,14 +211,6 @@ class _Events:
 class PeerCirclesClient(_Events, discord.Client):
     """A single-connection client."""
 
-    def __init__(self, bridge: Bridge, **options: Any) -> None:
-        self.bridge = bridge
-        self.watch = GatewayWatch()
-        self.background = BackgroundTasks()
-        self.started_shards = set()
-        super().__init__(**options)
-        self.tree = bridge.attach(self)
-
     async def on_disconnect(self) -> None:
         if not self.is_closed():  # closing on purpose is no outage
             self.watch.lost(None)
@@ -223,14 +224,6 @@ class PeerCirclesClient(_Events, discord.Client):
 
 class ShardedPeerCirclesClient(_Events, discord.AutoShardedClient):
     """A client running the configured shards of a bot shared by several processes."""
-
-    def __init__(self, bridge: Bridge, **options: Any) -> None:
-        self.bridge = bridge
-        self.watch = GatewayWatch()
-        self.background = BackgroundTasks()
-        self.started_shards = set()
-        super().__init__(**options)
-        self.tree = bridge.attach(self)
 
     async def on_shard_disconnect(self, shard_id: int) -> None:
         if not self.is_closed():  # closing on purpose is no outage

@@ -12,13 +12,14 @@ import discord
 
 from bot.config import Settings
 from bot.config.communities import Community
+from bot.config.fields import is_snowflake
 from bot.delivery.outbox import Delivery
 from bot.errors import DeliveryRefused, PeerCirclesError, PlatformError
 from bot.i18n import Catalogue
 from bot.model import Platform, UserRef
 
 from .errors import translate_error
-from .render import NO_MENTIONS, chunks, clip, is_snowflake, nonce_for, ping_mentions
+from .render import NO_MENTIONS, chunks, clip, nonce_for, ping_mentions
 from .views import alert_view
 
 __all__ = ["DiscordSender", "thread_name"]
@@ -91,7 +92,7 @@ class DiscordSender:
         view = None
         if delivery.escalation_id is not None:
             view = alert_view(self.messages, self.locale_for_room(delivery.target), delivery.escalation_id)
-        ping = delivery.ping if is_snowflake(delivery.ping) else None
+        ping = delivery.ping if delivery.ping and is_snowflake(delivery.ping) else None
         text = f"<@&{ping}> {delivery.text}" if ping else delivery.text
         await self._post(channel, text, nonce=nonce_for(delivery.key), view=view, ping=delivery.ping)
         if delivery.kind == "close":

@@ -6,7 +6,9 @@ import hashlib
 
 import discord
 
-__all__ = ["MESSAGE_LIMIT", "NO_MENTIONS", "chunks", "clip", "is_snowflake", "nonce_for", "ping_mentions"]
+from bot.config.fields import is_snowflake
+
+__all__ = ["MESSAGE_LIMIT", "NO_MENTIONS", "chunks", "clip", "nonce_for", "ping_mentions"]
 
 MESSAGE_LIMIT = 2000
 NONCE_LIMIT = 25
@@ -53,12 +55,6 @@ def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 def nonce_for(key: str) -> str:
     """A Discord nonce (at most 25 characters) derived from an outbox key, so a resend shows once."""
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:NONCE_LIMIT]
-
-
-def is_snowflake(value: str | None) -> bool:
-    """Whether ``value`` is a Discord id: ASCII digits only (``str.isdigit`` alone also accepts ``"١٢٣"``, which
-    ``int`` reads as another id, and ``"²"``, which it cannot read at all)."""
-    return value is not None and value.isascii() and value.isdigit()
 
 
 def ping_mentions(role_id: str | None) -> discord.AllowedMentions:

@@ -51,7 +51,7 @@ from bot.delivery.outbox import Delivery
 from bot.engine import Engine
 from bot.errors import DeliveryRefused, PlatformCredentialsError, PlatformError
 from bot.i18n import Catalogue
-from bot.model import CommandInvocation, IncomingMessage, Platform, RoomRef, UserRef
+from bot.model import Action, CommandInvocation, IncomingMessage, Platform, RoomRef, UserRef
 from bot.storage import Database
 
 __all__ = ["ALERT_REACTIONS", "MatrixAdapter", "reaction_action"]
@@ -379,7 +379,7 @@ class MatrixAdapter(Adapter):
         relation = content.get("m.relates_to") or {}
         edited = relation.get("rel_type") == "m.replace"
         text: str = (content.get("m.new_content") or {}).get("body", event.body) if edited else event.body
-        recent = self.clock.now().timestamp() * 1000 - event.server_timestamp < ANSWER_WINDOW.total_seconds() * 1000
+        recent = self._recent(event)
         ref = self.places.ref(community)
         author = UserRef(Platform.MATRIX, sender)
         display = room.user_name(sender) or sender
@@ -396,17 +396,8 @@ class MatrixAdapter(Adapter):
                     room=room_ref,
                     author_display=display,
                 )
-                locale = await self.engine.locale_for(ref, author)
-                answer = self.out.perform(
-                    actions,
-                    room_id=room.room_id,
-                    author=author,
-                    author_display=display,
-                    community_native_id=community.native_id,
-                    locale=locale,
-                    circle_room=None if direct else room.room_id,
-                )
-                self.lanes.add(sender, answer, f"the answer to {event.event_id}")
+                circle_room = None if direct else room.room_id
+                await self._answer(actions, room, author, display, community, circle_room, event.event_id)
                 return
         await self.engine.handle_message(
             IncomingMessage(
@@ -421,6 +412,34 @@ class MatrixAdapter(Adapter):
             )
         )
 
+    async def _answer(
+        self,
+        actions: list[Action],
+        room: MatrixRoom,
+        author: UserRef,
+        display: str,
+        community: Community,
+        circle_room: str | None,
+        what: str,
+    ) -> None:
+        """Carry out a command's actions beside the sync loop, after the author's earlier answers (see .lanes)."""
+        locale = await self.engine.locale_for(self.places.ref(community), author)
+        answer = self.out.perform(
+            actions,
+            room_id=room.room_id,
+            author=author,
+            author_display=display,
+            community_native_id=community.native_id,
+            locale=locale,
+            circle_room=circle_room,
+        )
+        self.lanes.add(author.native_id, answer, f"the answer to {what}")
+
+    def _recent(self, event: Any) -> bool:
+        """Whether ``event`` was sent within :data:`ANSWER_WINDOW` (by the homeserver's timestamp)."""
+        age_ms = self.clock.now().timestamp() * 1000 - event.server_timestamp
+        return bool(age_ms < ANSWER_WINDOW.total_seconds() * 1000)
+
     async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent, *, catch_up: bool) -> None:
         """A reaction on an alert notice claims or resolves that alert as the reactor; the engine checks the role."""
         action = reaction_action(event.key, self.reactions)
@@ -429,7 +448,7 @@ class MatrixAdapter(Adapter):
         escalation_id = await self.state.alert_for_event(event.reacts_to)
         if escalation_id is None:
             return  # a reaction on anything but an alert notice
-        recent = self.clock.now().timestamp() * 1000 - event.server_timestamp < ANSWER_WINDOW.total_seconds() * 1000
+        recent = self._recent(event)
         if catch_up and not recent:
             return
         sender = event.sender
@@ -450,15 +469,7 @@ class MatrixAdapter(Adapter):
         )
         log.info("Matrix: %s reacted %r on alert %s: %s", sender, event.key, escalation_id, action)
         actions = await self.engine.handle_command(invocation)
-        answer = self.out.perform(
-            actions,
-            room_id=room.room_id,
-            author=author,
-            author_display=display,
-            community_native_id=community.native_id,
-            locale=await self.engine.locale_for(ref, author),
-        )
-        self.lanes.add(sender, answer, f"the answer to the reaction {event.event_id}")
+        await self._answer(actions, room, author, display, community, None, f"the reaction {event.event_id}")
 
     async def _cannot_read(self, room: MatrixRoom, sender: str) -> None:
         """Say once per room that encrypted messages cannot be read there."""
