@@ -23,6 +23,7 @@ PEER_CIRCLES_BENCH_POSTGRES_URL must name a database of its own: the benchmark e
 PEER_CIRCLES_BENCH_SYNAPSE_DB (for example postgresql://postgres@127.0.0.1:5432/synapse_bench) runs the homeserver on
 PostgreSQL, as production homeservers run, instead of SQLite: the benchmark creates (and first drops) that database
 and installs psycopg2 into the homeserver's virtualenv.
+PEER_CIRCLES_BENCH_LOADS=quiet,busy runs only those loads.
 """
 
 from __future__ import annotations
@@ -43,7 +44,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    RoomCreateResponse,
+    RoomGetEventResponse,
+    RoomPreset,
+    RoomSendResponse,
+    SyncResponse,
+)
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -71,12 +80,13 @@ def client_for(url: str, account: Account) -> AsyncClient:
     return client
 
 
-async def send(client: AsyncClient, room_id: str, body: str) -> None:
+async def send(client: AsyncClient, room_id: str, body: str) -> str:
+    """Send ``body`` as ``client`` (waiting out the homeserver's rate limit); returns the event id."""
     content = {"msgtype": "m.text", "body": body}
     for _ in range(20):
         answer = await client.room_send(room_id, "m.room.message", content)
         if isinstance(answer, RoomSendResponse):
-            return
+            return str(answer.event_id)
         await asyncio.sleep((answer.retry_after_ms or 200) / 1000)  # the homeserver's own rate limit
     raise RuntimeError(f"{client.user_id} could not send to {room_id}: {answer}")
 
@@ -90,6 +100,8 @@ class Watcher:
     rooms: list[str] | None
     """Only these rooms; ``None``: every room, joining the bot's invitations (its direct messages)."""
     arrived: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
+    stamps: list[tuple[float, float]] = field(default_factory=list)
+    """For each arrival: (wall clock when it arrived, when the homeserver stored it), in seconds."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
@@ -109,7 +121,7 @@ class Watcher:
         }
         while not stop.is_set():
             answer = await self.client.sync(timeout=1_000, sync_filter=flt)
-            now = time.perf_counter()
+            now, wall = time.perf_counter(), time.time()
             if not isinstance(answer, SyncResponse):
                 continue
             for room_id in answer.rooms.invite:
@@ -117,8 +129,21 @@ class Watcher:
             for info in answer.rooms.join.values():
                 for event in info.timeline.events:
                     self.arrived.append((now, event.source.get("content", {})))
+                    self.stamps.append((wall, event.source.get("origin_server_ts", 0) / 1000))
             if answer.rooms.join:
                 self.changed.set()
+
+
+async def stages_of(
+    client: AsyncClient, room_id: str, crisis: tuple[float, str], alert: tuple[float, float]
+) -> tuple[float, float, float]:
+    """A crisis alert's time in three parts: the member's send until the homeserver stored the message; stored
+    until the bot's alert was stored; stored until the moderator's client had it."""
+    sent_at, event_id = crisis
+    answer = await client.room_get_event(room_id, event_id)
+    stored = answer.event.server_timestamp / 1000 if isinstance(answer, RoomGetEventResponse) else sent_at
+    arrived, alert_stored = alert
+    return stored - sent_at, alert_stored - stored, arrived - alert_stored
 
 
 class Metrics:
@@ -141,6 +166,20 @@ class Metrics:
                     return
             await asyncio.sleep(0.1)  # polling a readiness endpoint
         raise RuntimeError("the bot did not become healthy")
+
+    async def alert_delivery(self) -> str:
+        """The bot's own delivery-latency histogram for alerts, as "p50 <= x s, p99 <= y s" (bucket bounds)."""
+        _, body = await self._get("/metrics")
+        buckets: list[tuple[float, float]] = []
+        for line in body.splitlines():
+            if line.startswith('peer_circles_delivery_latency_seconds_bucket{kind="alert"'):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                buckets.append((float(bound), float(line.split()[-1])))
+        if not buckets or buckets[-1][1] == 0:
+            return ""
+        total = buckets[-1][1]
+        bound = {share: next(b for b, n in buckets if n >= share * total) for share in (0.5, 0.99)}
+        return f"p50 <= {bound[0.5] * 1e3:g} ms, p99 <= {bound[0.99] * 1e3:g} ms ({total:.0f} alerts)"
 
     async def scanned(self) -> float:
         _, body = await self._get("/metrics")
@@ -171,6 +210,15 @@ LOADS = [
     ),
     Load("saturated: as fast as Synapse takes messages", None, COMMANDERS, CRISIS_EVERY),
 ]
+
+
+def chosen_loads() -> list[Load]:
+    """The loads named in PEER_CIRCLES_BENCH_LOADS (for example ``quiet,busy``), else all of them."""
+    names = os.environ.get("PEER_CIRCLES_BENCH_LOADS")
+    if not names:
+        return LOADS
+    wanted = {name.strip() for name in names.split(",")}
+    return [load for load in LOADS if load.name.split(":", 1)[0] in wanted]
 
 
 async def run(synapse: Synapse, url: str | None, count: int, load: Load) -> None:
@@ -272,6 +320,7 @@ async def run(synapse: Synapse, url: str | None, count: int, load: Load) -> None
         rng = random.Random(7)
         sent = 0
         crisis_sent: dict[str, float] = {}
+        crisis_wall: dict[str, tuple[float, str]] = {}
         latencies: list[float] = []
         chatting = asyncio.Event()
 
@@ -292,9 +341,10 @@ async def run(synapse: Synapse, url: str | None, count: int, load: Load) -> None
                 if chatting.is_set():
                     return
                 crisis_sent[account.user_id] = time.perf_counter()
+                wall = time.time()
                 if os.environ.get("PEER_CIRCLES_BENCH_LOG_LEVEL"):
                     print(time.strftime("%H:%M:%S"), f"{time.time() % 1:.3f}", "crisis from", account.user_id)
-                await send(clients[account.user_id], general, CRISIS)
+                crisis_wall[account.user_id] = (wall, await send(clients[account.user_id], general, CRISIS))
                 await asyncio.sleep(load.crisis_every)
 
         async def commands(account: Account) -> None:
@@ -346,17 +396,20 @@ async def run(synapse: Synapse, url: str | None, count: int, load: Load) -> None
         scanning_took = time.perf_counter() - started
         total_scanned = await metrics.scanned() - before
         alert_ms: list[float] = []
+        stages: list[tuple[float, float, float]] = []
         for name, when in crisis_sent.items():
             first = next(
                 (
-                    t
-                    for t, c in moderator_watch.arrived
+                    index
+                    for index, (_, c) in enumerate(moderator_watch.arrived)
                     if "alert #" in str(c.get("body", "")) and f"({name}) in" in c["body"]
                 ),
                 None,
             )
             if first is not None:
-                alert_ms.append((first - when) * 1e3)
+                alert_ms.append((moderator_watch.arrived[first][0] - when) * 1e3)
+                stages.append(await stages_of(mod_client, general, crisis_wall[name], moderator_watch.stamps[first]))
+        bot_share = await metrics.alert_delivery()
         stop.set()
         await asyncio.gather(*watching)
         process.terminate()
@@ -398,6 +451,15 @@ async def run(synapse: Synapse, url: str | None, count: int, load: Load) -> None
             f"p99 {pct(alert_ms, 0.99):.0f} ms, max {max(alert_ms):.0f} ms "
             f"({len(alert_ms)} of {len(crisis_sent)} alerts seen)   target p99 < 1,000 ms"
         )
+    if stages:
+        parts = zip(*stages, strict=True)
+        names = ["member's send stored", "stored to the bot's alert stored", "alert stored to the moderator's client"]
+        print("    where the time goes (homeserver timestamps):")
+        for label, values in zip(names, parts, strict=True):
+            ms = [v * 1e3 for v in values]
+            print(f"      {label}: p50 {statistics.median(ms):.0f} ms, p99 {pct(ms, 0.99):.0f} ms")
+    if bot_share:
+        print(f"    inside the bot (alert decided to alert stored, its own histogram): {bot_share}")
     missing = len(crisis_sent) - len(alert_ms)
     if missing:
         print(f"  MISSING: {missing} alerts did not reach the moderators' room within the wait")
@@ -453,7 +515,7 @@ async def main_async(count: int) -> None:
         try:
             url = os.environ.get("PEER_CIRCLES_BENCH_POSTGRES_URL")
             for database in [None, url] if url else [None]:
-                for load in LOADS:
+                for load in chosen_loads():
                     paced = int(load.rate * PACED_SECONDS) if load.rate is not None else count
                     await run(synapse, database, paced, load)
         finally:

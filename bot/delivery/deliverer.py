@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.delivery.dispatch import Dispatch
 from bot.delivery.outbox import Delivery, enqueue, enqueue_to_moderators
 from bot.errors import DeliveryRefused, PlatformError
 from bot.i18n import Catalogue, catalogue
@@ -92,7 +93,7 @@ class Deliverer:
         """Something was enqueued: deliver it now rather than at the next poll."""
         self._wake.set()
 
-    async def _lease(self, now: datetime) -> list[OutboxItem]:
+    async def _lease(self, now: datetime, limit: int = BATCH) -> list[OutboxItem]:
         platforms = [platform.value for platform in self.senders]
         async with self.database.transaction() as session:
             statement = (
@@ -104,7 +105,7 @@ class Deliverer:
                     or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until <= now),
                 )
                 .order_by(URGENCY, OutboxItem.due_at, OutboxItem.id)
-                .limit(BATCH)
+                .limit(limit)
                 # Another process may be draining too: each takes rows the other has not locked.
                 .with_for_update(skip_locked=True)
             )
@@ -127,37 +128,20 @@ class Deliverer:
         return int(count or 0)
 
     async def drain(self) -> int:
-        """Deliver every item due now (one pass per batch); returns how many were delivered.
+        """Deliver every item due now, a batch at a time; returns how many were delivered.
 
-        Up to :data:`CONCURRENCY` destinations are served at once, each destination's items in order.
+        Up to :data:`CONCURRENCY` destinations are served at once, each destination's items in order (see
+        :class:`Dispatch`). A database failure while marking an item is raised once every destination has finished.
         """
-        delivered = 0
+        dispatch = Dispatch(self._deliver, concurrency=CONCURRENCY)
         while True:
             items = await self._lease(self.clock.now())
             if not items:
-                return delivered
-            queues: dict[tuple[str, bool, str], list[OutboxItem]] = {}
-            for item in items:  # already in urgency order: the queue holding the first alert starts first
-                # A session space's posts and its closing share one queue, so it closes after what was said in it.
-                queues.setdefault((item.platform, item.kind == "dm", item.target), []).append(item)
-            gate = asyncio.Semaphore(CONCURRENCY)
-            # Every queue runs to its end even when one fails (a database error): none is left running unseen.
-            results = await asyncio.gather(
-                *(self._serve(queue, gate) for queue in queues.values()), return_exceptions=True
-            )
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
-                delivered += result
-
-    async def _serve(self, queue: list[OutboxItem], gate: asyncio.Semaphore) -> int:
-        """One destination's items, in order, once ``gate`` lets this destination in."""
-        async with gate:
-            delivered = 0
-            for item in queue:
-                delivered += await self._deliver(item)
-                await asyncio.sleep(0)  # long drains must not starve the platforms' heartbeats
-            return delivered
+                return dispatch.delivered
+            dispatch.add(items)
+            await dispatch.idle()
+            if dispatch.errors:
+                raise dispatch.errors[0]
 
     async def _deliver(self, item: OutboxItem) -> int:
         sender = self.senders[Platform(item.platform)]
@@ -276,21 +260,44 @@ class Deliverer:
             )
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, waking when told and at least every ``poll`` seconds for retries."""
+        """Deliver until ``stop`` is set, waking when told and at least every ``poll`` seconds for retries.
+
+        New items are leased as soon as they are written, while earlier ones are still being sent: an alert never
+        waits for a batch of slow deliveries to end. At most :data:`BATCH` items are leased and not yet served.
+        """
+        full = False
+
+        def freed() -> None:
+            if full:  # items may be waiting that did not fit: lease again now rather than at the next poll
+                self._wake.set()
+
+        dispatch = Dispatch(self._deliver, concurrency=CONCURRENCY, on_free=freed)
         gauge_due = 0.0
-        while not stop.is_set():
-            try:
-                await self.drain()
-                # The pending-alerts gauge costs a count query: refreshed every few seconds, not on every drain.
-                if time.monotonic() >= gauge_due:
-                    self.metrics.alerts_pending.set(await self.pending_alerts())
-                    gauge_due = time.monotonic() + GAUGE_EVERY
-            except Exception:
-                # The database may be briefly unreachable; nothing is lost, the items stay in the outbox.
-                log.exception("outbox drain failed; will try again")
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+        try:
+            while not stop.is_set():
+                # Cleared before leasing, so an item written while the lease runs wakes the next pass.
+                self._wake.clear()
+                try:
+                    room = BATCH - dispatch.in_flight
+                    full = room <= 0
+                    if not full:
+                        items = await self._lease(self.clock.now(), room)
+                        full = len(items) == room
+                        dispatch.add(items)
+                    for error in dispatch.errors:
+                        log.error("outbox delivery failed; its items are sent again when their lease ends: %r", error)
+                    dispatch.errors.clear()
+                    # The pending-alerts gauge costs a count query: refreshed every few seconds, not on every pass.
+                    if time.monotonic() >= gauge_due:
+                        self.metrics.alerts_pending.set(await self.pending_alerts())
+                        gauge_due = time.monotonic() + GAUGE_EVERY
+                except Exception:
+                    # The database may be briefly unreachable; nothing is lost, the items stay in the outbox.
+                    log.exception("outbox pass failed; will try again")
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            await dispatch.close()

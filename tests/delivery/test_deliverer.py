@@ -323,3 +323,83 @@ async def test_alerts_are_leased_before_older_ordinary_items(database: Database,
     deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
     assert await deliverer.drain() == 61
     assert sender.shown[0].text == "alert text"
+
+
+async def _until(condition: object, what: str) -> None:
+    """Wait (at most 5 s) for ``condition()`` while the deliverer runs on its own."""
+    for _ in range(500):
+        if condition():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_an_alert_written_while_a_slow_delivery_runs_is_sent_at_once(
+    database: Database, clock: ManualClock
+) -> None:
+    community_id = await _community(database, clock)
+    await _enqueue(database, clock, community_id, "dm0", "dm", "slow-person", "reminder 0")
+    sender = SlowDestination("slow-person")
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    stop = asyncio.Event()
+    # A poll an hour long: only being told (wake) can deliver the alert in time.
+    running = asyncio.ensure_future(deliverer.run(stop, poll=3600))
+    await _until(lambda: deliverer._wake.is_set() is False and sender.shown == [], "the slow delivery to start")
+    await asyncio.sleep(0.05)  # the slow direct chat is now being opened
+    # The crisis alert is written while that delivery hangs: it must not wait for the batch the slow one is in.
+    await _enqueue(database, clock, community_id, "alert", "room", "#mods", "alert text", escalation=True)
+    await _enqueue(database, clock, community_id, "dm1", "dm", "slow-person", "reminder 1")
+    deliverer.wake()
+    await _until(lambda: sender.shown == [("#mods", "alert text")], "the alert")
+    sender.release.set()
+    await _until(lambda: len(sender.shown) == 3, "the slow destination")
+    assert sender.shown[1:] == [("slow-person", "reminder 0"), ("slow-person", "reminder 1")]  # still in order
+    stop.set()
+    await running
+    assert all(item.status == OutboxStatus.DELIVERED for item in await _items(database))
+
+
+async def test_more_items_than_one_lease_are_all_delivered_without_waiting_for_the_poll(
+    database: Database, clock: ManualClock
+) -> None:
+    community_id = await _community(database, clock)
+    for number in range(120):  # more than two leases' worth, spread over a few destinations
+        await _enqueue(database, clock, community_id, f"n{number}", "room", f"#room{number % 7}", f"notice {number}")
+    sender = FlakySender()
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(deliverer.run(stop, poll=3600))
+    deliverer.wake()
+    await _until(lambda: len(sender.shown) == 120, "every item")
+    stop.set()
+    await running
+    for room in range(7):  # each destination in the order written
+        texts = [d.text for d in sender.shown if d.target == f"#room{room}"]
+        assert texts == [f"notice {n}" for n in range(120) if n % 7 == room]
+    assert len(sender.calls) == 120  # and each once
+
+
+async def test_a_database_failure_while_marking_keeps_the_item_for_after_its_lease(
+    database: Database, clock: ManualClock
+) -> None:
+    await _alert(database, clock)
+    sender = FlakySender()
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    real = database.transaction
+    failing = True
+
+    def transaction() -> object:
+        if failing and sender.shown:  # after the platform call: marking it delivered fails
+            raise ConnectionRefusedError("database unavailable")
+        return real()
+
+    database.transaction = transaction  # type: ignore[method-assign]
+    with pytest.raises(ConnectionRefusedError):
+        await deliverer.drain()
+    failing = False
+    database.transaction = real  # type: ignore[method-assign]
+    assert await deliverer.drain() == 0  # still leased: nobody sends it twice meanwhile
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert await deliverer.drain() == 1  # sent again under the same key, shown once
+    assert len(sender.shown) == 1
+    assert sender.calls == ["alert:1:new", "alert:1:new"]

@@ -161,6 +161,14 @@ async def test_a_session_nobody_closed_is_closed_by_the_schedule_and_its_room_be
         await app.deliverer.drain()
         ended = catalogue().t("en", "session.auto_closed", circle=CIRCLE)
         await bob.expect(lambda s: s.sender == bot and s.room_id == session_room and s.body == ended)
+        # The background deliverer may be the one sending it: the room becomes read-only right after the notice.
+        deadline = time.monotonic() + 15
+        while True:
+            levels = await alice.client.room_get_state_event(session_room, "m.room.power_levels")
+            if getattr(levels, "content", {}).get("events_default") == 100:
+                break
+            assert time.monotonic() < deadline, "the closed session room did not become read-only"
+            await asyncio.sleep(0.1)  # polling the homeserver, bounded by the deadline
         # The room is now read-only for its members: the homeserver refuses what they write.
         answer = await alice.client.room_send(
             session_room, "m.room.message", {"msgtype": "m.text", "body": "one more thing"}

@@ -35,6 +35,7 @@ from bot.adapters.matrix.client import (
     check,
     maintain_keys,
     sign_in,
+    sync_filter,
     wait_or_stop,
 )
 from bot.adapters.matrix.keys import KEY_WAIT, MissingKeys, Pending, arrived_sessions
@@ -123,7 +124,7 @@ class MatrixAdapter(Adapter):
             self.client, self.state, self.places, messages, sessions_as=matrix.sessions_as, encrypted=self.encryption
         )
         self.backoff = Backoff()
-        self.sync_filter = {"room": {"timeline": {"limit": timeline_limit}}} if timeline_limit else None
+        self.sync_filter = sync_filter(timeline_limit)
         self.backfill_cap = backfill_cap
         self.seen = SeenEvents()
         self.keys = MissingKeys(self.client, engine.clock, wait=key_wait)

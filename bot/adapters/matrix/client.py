@@ -27,6 +27,7 @@ __all__ = [
     "error_for",
     "maintain_keys",
     "sign_in",
+    "sync_filter",
 ]
 
 log = logging.getLogger(__name__)
@@ -179,3 +180,13 @@ async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def sync_filter(timeline_limit: int | None = None) -> dict[str, Any]:
+    """What the bot's syncs ask for: rooms' timelines and state, invitations and device messages, but no presence,
+    typing, read receipts or account data. The bot reads none of them, and each one a member's client sends would
+    otherwise wake the bot's sync and cost the homeserver a response."""
+    room: dict[str, Any] = {"ephemeral": {"types": []}, "account_data": {"types": []}}
+    if timeline_limit:
+        room["timeline"] = {"limit": timeline_limit}
+    return {"presence": {"types": []}, "account_data": {"types": []}, "room": room}
