@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import string
 from pathlib import Path
 
@@ -121,3 +122,48 @@ def test_every_message_key_used_in_code_exists() -> None:
     assert len(used) > 50  # the scan itself works
     missing = sorted((where, key) for where, key in used if key not in messages.keys("en"))
     assert missing == []
+
+
+_MARKDOWN_ANYWHERE = re.compile(r"[\\*_~|`]|\]\(")
+"""Emphasis, underline, strikethrough, spoilers, code, a backslash escape, or a masked link's ``](``."""
+_MARKDOWN_AT_LINE_START = re.compile(r"\s*(?:>|#{1,3}\s|-#?\s|[-+*]\s|[0-9]+\.\s)")
+"""A quote, heading, subtext or list item."""
+_LINE_BREAKS = re.compile(r"[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+NUMBERED_STEPS = {"discord.onboarding"}
+"""Templates whose lines may start "1. ": sent escaped ("1\\. "), they show the same number and dot as plain lines."""
+
+
+def _filled(template: str) -> str:
+    """The template's own text, each placeholder standing as a plain word."""
+    return "".join(text + ("x" if name is not None else "") for text, name, _, _ in string.Formatter().parse(template))
+
+
+def markdown_in_template(key: str, template: str) -> list[str]:
+    """The Markdown the template itself writes (not its values): the Discord adapter escapes every message whole, so
+    Markdown written here would show as typed, not format."""
+    text = _filled(template)
+    found = [f"{key}: {hit.group()!r}" for hit in _MARKDOWN_ANYWHERE.finditer(text)]
+    for line in _LINE_BREAKS.split(text):
+        marker = _MARKDOWN_AT_LINE_START.match(line)
+        if marker and not (key in NUMBERED_STEPS and marker.group().strip()[:-1].isdigit()):
+            found.append(f"{key}: line starting {marker.group()!r}")
+    return found
+
+
+def test_templates_hold_no_markdown_so_escaping_whole_messages_loses_nothing() -> None:
+    messages = catalogue()
+    found = [
+        f"{locale} {problem}"
+        for locale in LOCALES
+        for key in sorted(messages.keys(locale))
+        for problem in markdown_in_template(key, messages.template(locale, key))
+    ]
+    assert found == []
+
+
+def test_the_template_check_finds_markdown() -> None:
+    for template in ("**{x}**", "_a_", "~~a~~", "||a||", "`a`", "a \\ b", "[a](https://b)", "# Title", "> {q}", "- a"):
+        assert markdown_in_template("k", template), template
+    assert markdown_in_template("k", "a\n1. step")
+    assert not markdown_in_template("discord.onboarding", "a\n1. step")
+    assert not markdown_in_template("k", "[dry run] {text} #{id} 1.5 a - b > c {{x}}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import simcord
 
 from bot.adapters.discord import create_adapter
+from bot.adapters.discord.render import escape_markdown
 from bot.app import Application
 from bot.clock import ManualClock
 from bot.i18n import catalogue
@@ -36,6 +37,7 @@ async def test_owner_gets_setup_steps_in_the_community_language(tmp_path: Path, 
             await env.settle()
             messages = owner.dm_channel.history()
             expected = catalogue().t("ar", "discord.onboarding", server="دعم الأقران", guild_id=GUILD_ID)
-            assert [message.content for message in messages] == [expected]
+            # The numbered steps are sent as text ("1\. ..."), which Discord shows as "1. ..." exactly.
+            assert [message.content for message in messages] == [escape_markdown(expected)]
     finally:
         await app.database.close()

@@ -2,8 +2,9 @@
 characters, huge inputs) through the render functions and the send paths of Discord and Matrix.
 
 - Discord: every message and interaction answer the bot sends carries ``allowed_mentions`` that ping nobody, except
-  an alert's first message, which may ping exactly the configured on-call role. The payloads checked are the ones
-  discord.py put on the wire (simcord records every REST request).
+  an alert's first message, which may ping exactly the configured on-call role; and its content has every Markdown
+  construct of user text escaped, so Discord shows it as typed (tests/discord/test_markdown_escape.py reads it as
+  Discord does). The payloads checked are the ones discord.py put on the wire (simcord records every REST request).
 - Matrix: the ``formatted_body`` holds only the tags and attributes the bot's own template makes (``<a href>`` for
   the addressed person's pill and for web links, ``<br>``), its visible text is exactly the plain ``body`` (so user
   text is escaped, never markup), no pill comes from user text, and ``m.mentions`` names only the person addressed
@@ -29,12 +30,14 @@ import simcord
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.discord.render import MESSAGE_LIMIT, NO_MENTIONS, chunks, ping_mentions
+from bot.adapters.discord.render import MESSAGE_LIMIT, NO_MENTIONS, escape_markdown, message_parts, ping_mentions
 from bot.adapters.matrix.outgoing import Outgoing
 from bot.adapters.matrix.render import notice, user_link
 from bot.delivery.outbox import Delivery
 from bot.i18n import catalogue
 from bot.model import Platform
+from bot.safety.escalation import excerpt_of
+from tests.discord.test_markdown_escape import markdown_problems, unescape
 from tests.discord.world import World, running_world
 from tests.matrix import conftest as matrix_conftest
 from tests.matrix.synapse import Synapse
@@ -82,6 +85,17 @@ HOSTILE_TOKENS = [
     "```",
     "# heading",
     "> quote",
+    "-# small",
+    "- item",
+    "1. item",
+    "__under__",
+    "~~struck~~",
+    "\\*",
+    "\\",
+    "[x](<https://evil.example>)",
+    "<:blob_cat:123>",
+    "<t:1767225600:R>",
+    "https://example.org/a_b_c",
     "\u202e",
     "\u2066",
     "\u200f",
@@ -295,11 +309,13 @@ def _ink(text: str) -> str:
 @settings(max_examples=300, deadline=None)
 @example("x" * 1999 + "\n   \n" + "y" * 1999)
 @example("\n" * 2500 + "z")
-def test_discord_chunks_fit_keep_every_visible_character_and_are_never_blank(text: str) -> None:
-    parts = chunks(text)
+@example("*" * 1500 + "\n# heading " + "_" * 1500)
+def test_discord_message_parts_fit_show_every_visible_character_and_are_never_blank(text: str) -> None:
+    parts = message_parts(text)
     assert parts
     assert all(len(part) <= MESSAGE_LIMIT for part in parts)
-    assert _ink("".join(parts)) == _ink(text)
+    assert _ink("".join(unescape(part) for part in parts)) == _ink(text)
+    assert [problem for part in parts for problem in markdown_problems(part)] == []
     if text.strip():
         assert all(part.strip() for part in parts), "Discord refuses a blank message with a 400"
 
@@ -340,6 +356,11 @@ def discord_payloads(env: simcord.Env, since: int = 0) -> list[tuple[str, dict[s
         if isinstance(data, dict) and ("content" in data or "components" in data):
             payloads.append((entry.path, data))
     return payloads
+
+
+def markdown_left(payloads: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Markdown Discord could still format in the payloads' contents (user text must show as typed)."""
+    return [f"{path}: {problem}" for path, data in payloads for problem in markdown_problems(data.get("content") or "")]
 
 
 def ping_problems(payloads: list[tuple[str, dict[str, Any]]], on_call: str | None = None) -> list[str]:
@@ -390,6 +411,9 @@ async def test_discord_posts_and_direct_messages_ping_nobody(discord_world: Worl
     payloads = discord_payloads(world.env, since)
     assert len(payloads) >= 2
     assert ping_problems(payloads) == []
+    assert markdown_left(payloads) == []
+    if len(escape_markdown(text)) <= MESSAGE_LIMIT and not text.startswith("\n"):
+        assert payloads[0][1]["content"] == escape_markdown(text)  # escaped once, as a whole
 
 
 @given(text=SAYABLE)
@@ -411,6 +435,7 @@ async def test_a_discord_alert_pings_only_the_on_call_role(discord_world: World,
     assert [str(r) for r in payloads[0][1]["allowed_mentions"].get("roles", [])] == [on_call]
     assert ping_problems(payloads[:1], on_call) == []
     assert ping_problems(payloads[1:]) == []
+    assert markdown_left(payloads) == []
 
 
 PRINTABLE = st.characters(blacklist_categories=("Cc", "Cf", "Co", "Cs"))
@@ -441,6 +466,9 @@ async def test_a_nasty_circle_name_pings_nobody_on_discord(discord_world: World,
     assert created.response.content.startswith("Created") or "already" in created.response.content, created.response
     assert len(payloads) >= 4
     assert ping_problems(payloads) == []
+    assert markdown_left(payloads) == []
+    if created.response.content.startswith("Created"):
+        assert escape_markdown(" ".join(unicodedata.normalize("NFC", name).split())) in created.response.content
 
 
 async def test_a_crisis_message_full_of_mentions_alerts_without_pinging_them(discord_world: World) -> None:
@@ -448,7 +476,8 @@ async def test_a_crisis_message_full_of_mentions_alerts_without_pinging_them(dis
     world = discord_world
     member = world.member("amal")
     since = len(world.env.http_requests)
-    await member.send(world.general, "@everyone <@&1> <@123456789012345678> I want to kill myself @here")
+    words = "@everyone <@&1> <@123456789012345678> **I want to kill myself** ||@here|| [x](https://evil.example)"
+    await member.send(world.general, words)
     await world.drain()
     payloads = discord_payloads(world.env, since)
     channel = f"/channels/{world.moderators.id}/messages"
@@ -460,6 +489,8 @@ async def test_a_crisis_message_full_of_mentions_alerts_without_pinging_them(dis
     alert = world.moderators.last_message
     assert alert is not None
     assert not alert.mention_everyone  # type: ignore[attr-defined]
+    assert markdown_left(payloads) == []
+    assert f"“{escape_markdown(excerpt_of(words))}”" in alert.content
 
 
 # -- Matrix end to end: a real Synapse ------------------------------------------------------------------------------

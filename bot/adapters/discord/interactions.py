@@ -20,7 +20,7 @@ from .context import Context
 from .errors import translate_error
 from .lookup import circle_names, timezone_names
 from .prompts import Confirmation, ConfirmView, NoteModal, confirmation_for, wants_note_modal
-from .render import NO_MENTIONS, chunks
+from .render import NO_MENTIONS, message_parts
 
 __all__ = ["Interactions"]
 
@@ -103,7 +103,7 @@ class Interactions:
             return
         shown = {name: str(value) for name, value in args.items()}
         text = self.messages.t(locale, confirmation.prompt_key, **shown)
-        await interaction.response.send_message(text, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        await self._answer(interaction, text, ephemeral=True, view=view)
         await self._show_undelivered(interaction, community, locale)
 
     async def perform(
@@ -134,9 +134,8 @@ class Interactions:
             text = reply.text
             for space_id, mention in opened.items():
                 text = text.replace(space_id, mention)  # the internal space id becomes a link to the thread
-            for part in chunks(text):
-                await self._answer(interaction, part, ephemeral=reply.private, view=view)
-                view = None
+            await self._answer(interaction, text, ephemeral=reply.private, view=view)
+            view = None
         if not replies:
             await self._answer(interaction, self.messages.t(locale, "discord.done"), ephemeral=True)
         for action in actions:
@@ -164,13 +163,17 @@ class Interactions:
     async def _answer(
         self, interaction: discord.Interaction, text: str, *, ephemeral: bool, view: discord.ui.View | None = None
     ) -> None:
-        options: dict[str, Any] = {"ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
-        if view is not None:
-            options["view"] = view
-        if interaction.response.is_done():
-            await interaction.followup.send(text, **options)
-        else:
-            await interaction.response.send_message(text, **options)
+        """Answer with ``text`` (the bot's words with member text in them, not yet escaped): Markdown-escaped once
+        here, in as many messages as it needs, ``view`` on the first; the first answers, the rest follow up."""
+        for part in message_parts(text):
+            options: dict[str, Any] = {"ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
+            if view is not None:
+                options["view"] = view
+                view = None
+            if interaction.response.is_done():
+                await interaction.followup.send(part, **options)
+            else:
+                await interaction.response.send_message(part, **options)
 
     async def _show_undelivered(
         self, interaction: discord.Interaction, community: Community | None, locale: str
@@ -179,8 +182,7 @@ class Interactions:
         undelivered = self.context.undelivered
         waiting = undelivered.take(str(interaction.user.id), community.native_id if community else None)
         for text in waiting:
-            for part in chunks(self.messages.t(locale, "discord.undelivered", text=text)):
-                await self._answer(interaction, part, ephemeral=True)
+            await self._answer(interaction, self.messages.t(locale, "discord.undelivered", text=text), ephemeral=True)
 
     # -- autocomplete and errors ---------------------------------------------------------------------------------
 
@@ -210,9 +212,7 @@ class Interactions:
         if not interaction.response.is_done():
             community = self.context.community(interaction.guild_id, interaction.user)
             locale = await self.context.locale(interaction, community)
-            await interaction.response.send_message(
-                self.messages.t(locale, "error.internal"), ephemeral=True, allowed_mentions=NO_MENTIONS
-            )
+            await self._answer(interaction, self.messages.t(locale, "error.internal"), ephemeral=True)
 
     # -- alert buttons ------------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from bot.i18n import Catalogue
 from bot.model import Platform, UserRef
 
 from .errors import translate_error
-from .render import NO_MENTIONS, chunks, clip, nonce_for, ping_mentions
+from .render import NO_MENTIONS, clip, message_parts, nonce_for, ping_mentions
 from .views import alert_view
 
 __all__ = ["DiscordSender", "thread_name"]
@@ -127,7 +127,7 @@ class DiscordSender:
         view: discord.ui.View | None = None,
         ping: str | None = None,
     ) -> None:
-        parts = chunks(text)
+        parts = message_parts(text)  # the one place a post's or direct message's text is Markdown-escaped
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             options: dict[str, Any] = {"allowed_mentions": ping_mentions(ping) if index == 0 else NO_MENTIONS}

@@ -18,7 +18,7 @@ import discord
 from bot.commands import Command
 from bot.i18n import Catalogue
 
-from .render import NO_MENTIONS, clip
+from .render import NO_MENTIONS, clip, clip_literal
 
 __all__ = [
     "CONFIRM_TIMEOUT",
@@ -144,7 +144,9 @@ class ConfirmView(discord.ui.View):
         if interaction.user.id == self.owner_id:
             return True
         await interaction.response.send_message(
-            self.messages.t(self.locale, "discord.confirm.only_you"), ephemeral=True, allowed_mentions=NO_MENTIONS
+            clip_literal(self.messages.t(self.locale, "discord.confirm.only_you")),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
         return False
 
@@ -156,7 +158,7 @@ class ConfirmView(discord.ui.View):
     async def _cancel(self, interaction: discord.Interaction) -> None:
         self.stop()
         await interaction.response.edit_message(
-            content=self.messages.t(self.locale, "discord.confirm.cancelled"), view=None
+            content=clip_literal(self.messages.t(self.locale, "discord.confirm.cancelled")), view=None
         )
 
     async def on_timeout(self) -> None:
@@ -164,7 +166,7 @@ class ConfirmView(discord.ui.View):
             return
         with contextlib.suppress(discord.HTTPException):
             await self.asked.edit_original_response(
-                content=self.messages.t(self.locale, "discord.confirm.expired"), view=None
+                content=clip_literal(self.messages.t(self.locale, "discord.confirm.expired")), view=None
             )
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:

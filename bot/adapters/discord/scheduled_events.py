@@ -29,7 +29,7 @@ from bot.config.communities import Community
 from . import event_plan
 from .context import Context
 from .event_plan import Occurrence, Published, Step
-from .render import clip
+from .render import clip, clip_literal
 from .ticker import every
 
 __all__ = ["EVENTS_FORBIDDEN", "ScheduledEvents"]
@@ -294,7 +294,9 @@ class ScheduledEvents:
         if times_only:
             return payload
         payload.update(
-            description=clip(messages.t(locale, "discord.event.description", circle=wanted.circle), DESCRIPTION_LIMIT),
+            description=clip_literal(
+                messages.t(locale, "discord.event.description", circle=wanted.circle), DESCRIPTION_LIMIT
+            ),
             entity_type=EXTERNAL,
             privacy_level=GUILD_ONLY,
             entity_metadata={"location": clip(messages.t(locale, "discord.event.location"), LOCATION_LIMIT)},
