@@ -42,7 +42,7 @@ from bot.adapters.matrix.keys import KEY_WAIT, MissingKeys, Pending, arrived_ses
 from bot.adapters.matrix.lanes import Lanes
 from bot.adapters.matrix.outgoing import Outgoing
 from bot.adapters.matrix.render import event_link
-from bot.adapters.matrix.roles import role_for
+from bot.adapters.matrix.roles import member_role
 from bot.adapters.matrix.rooms import CommunityMap
 from bot.adapters.matrix.state import MatrixState
 from bot.config import Settings
@@ -52,7 +52,7 @@ from bot.delivery.outbox import Delivery
 from bot.engine import Engine
 from bot.errors import DeliveryRefused, PlatformCredentialsError, PlatformError
 from bot.i18n import Catalogue
-from bot.model import Action, CommandInvocation, IncomingMessage, Platform, RoomRef, UserRef
+from bot.model import Action, CommandInvocation, IncomingMessage, Platform, Role, RoomRef, UserRef
 from bot.storage import Database
 
 __all__ = ["ALERT_REACTIONS", "MatrixAdapter", "reaction_action"]
@@ -345,16 +345,9 @@ class MatrixAdapter(Adapter):
             return self.places.for_user(sender, self.client.rooms), True
         return None, False
 
-    def _power_role(self, community: Community, room: MatrixRoom, sender: str, direct: bool) -> Any:
-        level = room.power_levels.get_user_level(sender) if not direct else 0
-        if direct:  # no power levels in a DM: the person's level in the community's rooms counts
-            levels = [
-                r.power_levels.get_user_level(sender)
-                for rid, r in self.client.rooms.items()
-                if self.places.for_room(rid, r) is community and sender in r.users
-            ]
-            level = max(levels, default=0)
-        return role_for(community, sender, level)
+    def _power_role(self, community: Community, room: MatrixRoom, sender: str, direct: bool) -> Role:
+        rooms = (r for rid, r in self.client.rooms.items() if self.places.for_room(rid, r) is community)
+        return member_role(community, sender, room, rooms if direct else None)
 
     async def _on_event(self, room: MatrixRoom, event: Any, *, catch_up: bool) -> None:
         sender = getattr(event, "sender", None)
