@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.circles.rotation import Candidate, Choice, choose
-from bot.storage.models import Membership
+from bot.circles.rotation import Candidate, Choice, Standing, choose
+from bot.storage.models import Membership, MembershipStatus
 from bot.storage.schedule_models import AwayPeriod, CircleSession, Facilitator, SessionStatus
 
-__all__ = ["FAIRNESS_WINDOW", "candidates", "choose_for", "is_facilitator"]
+__all__ = ["FAIRNESS_WINDOW", "candidates", "choose_for", "is_facilitator", "standing_of"]
 
 # Fairness counts sessions led over roughly a season, so a long-serving facilitator is not owed a break forever.
 FAIRNESS_WINDOW = timedelta(days=91)
@@ -97,7 +97,45 @@ async def candidates(
 
 
 async def choose_for(
-    session: AsyncSession, circle_id: int, start: datetime, now: datetime, load_cap: int | None
+    session: AsyncSession,
+    circle_id: int,
+    start: datetime,
+    now: datetime,
+    load_cap: int | None,
+    *,
+    exclude: frozenset[int] = frozenset(),
 ) -> Choice:
-    """The fairest facilitator and a backup for a session starting at ``start``."""
-    return choose(await candidates(session, circle_id, now), start, load_cap=load_cap)
+    """The fairest facilitator and a backup for a session starting at ``start``, leaving out ``exclude``."""
+    return choose(await candidates(session, circle_id, now), start, load_cap=load_cap, exclude=exclude)
+
+
+async def standing_of(session: AsyncSession, circle_id: int, member_id: int | None, at: datetime) -> Standing | None:
+    """What is true at ``at`` of ``member_id`` as a facilitator of the circle; None when there is no one (a session
+    whose facilitator's data was deleted)."""
+    if member_id is None:
+        return None
+    seated = await session.scalar(
+        select(Membership.id).where(
+            Membership.circle_id == circle_id,
+            Membership.member_id == member_id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    row = await session.scalar(
+        select(Facilitator).where(Facilitator.circle_id == circle_id, Facilitator.member_id == member_id)
+    )
+    away = (
+        row is not None
+        and await session.scalar(
+            select(AwayPeriod.id)
+            .where(AwayPeriod.facilitator_id == row.id, AwayPeriod.starts_at <= at, AwayPeriod.ends_at > at)
+            .limit(1)
+        )
+        is not None
+    )
+    return Standing(
+        in_circle=seated is not None,
+        trained=row is not None and row.trained,
+        volunteering=row is not None and row.volunteering,
+        away=away,
+    )

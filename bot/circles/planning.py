@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.circles.facilitation import choose_for
 from bot.circles.recurrence import Schedule, next_occurrence
 from bot.storage.models import Circle, CircleStatus
-from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus, Timer, TimerStatus
+from bot.storage.schedule_models import (
+    CircleSchedule,
+    CircleSession,
+    FacilitatorSource,
+    SessionStatus,
+    Timer,
+    TimerStatus,
+)
 from bot.storage.upsert import insert_ignore
 
 __all__ = ["SchedulingPolicy", "next_planned", "plan_next", "replan", "session_key", "upcoming_session"]
@@ -33,6 +40,10 @@ class SchedulingPolicy:
     checkin_prompts: bool = True
     quiet_after: timedelta = timedelta(weeks=3)
     care_delay: timedelta = timedelta(days=1)
+
+
+EXPLICIT = (FacilitatorSource.MODERATOR, FacilitatorSource.SWAP)
+"""Facilitators given to a session by a person's decision rather than by the rotation."""
 
 
 def session_key(circle_id: int, original_start: datetime) -> str:
@@ -149,13 +160,40 @@ async def plan_next(
 async def replan(
     session: AsyncSession, circle_id: int, now: datetime, policy: SchedulingPolicy
 ) -> CircleSession | None:
-    """After a schedule change: drop the planned (not yet started) session and its timers, and plan anew."""
-    await session.execute(
-        delete(CircleSession).where(
-            CircleSession.circle_id == circle_id,
-            CircleSession.status == SessionStatus.SCHEDULED,
-            CircleSession.start_at > now,
-        )
+    """After a schedule change: drop the planned (not yet started) session and its timers, and plan anew.
+
+    A facilitator given to the session by a moderator or an accepted swap stays with it when the same occurrence is
+    planned again (it was moved, or another session was cancelled or moved); a schedule without that occurrence
+    starts afresh from the rotation. Whether the person can still lead it is checked at its start, as ever."""
+    planned = (
+        CircleSession.circle_id == circle_id,
+        CircleSession.status == SessionStatus.SCHEDULED,
+        CircleSession.start_at > now,
     )
+    # Columns, not rows: a row left in the identity map could stand in for the new row if its id is reused.
+    kept: dict[datetime, tuple[int | None, str, int | None]] = {
+        original: (facilitator_id, source, set_by)
+        for original, facilitator_id, source, set_by in (
+            await session.execute(
+                select(
+                    CircleSession.original_start,
+                    CircleSession.facilitator_id,
+                    CircleSession.facilitator_source,
+                    CircleSession.facilitator_set_by,
+                ).where(
+                    *planned,
+                    CircleSession.facilitator_source.in_(EXPLICIT),
+                    CircleSession.facilitator_id.is_not(None),
+                )
+            )
+        ).all()
+    }
+    await session.execute(delete(CircleSession).where(*planned))
     await session.flush()
-    return await plan_next(session, circle_id, now, policy)
+    row = await plan_next(session, circle_id, now, policy)
+    if row is not None and row.original_start in kept:
+        facilitator_id, source, set_by = kept[row.original_start]
+        if row.facilitator_id != facilitator_id:
+            row.backup_id = row.facilitator_id  # the rotation's own pick backs them up, as ``rotation set`` does
+        row.facilitator_id, row.facilitator_source, row.facilitator_set_by = facilitator_id, source, set_by
+    return row

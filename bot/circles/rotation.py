@@ -1,7 +1,8 @@
 """Fair facilitator rotation: who leads a session, who backs them up, and why others were passed over.
 
 Pure: the caller reads the ledger (sessions led in the fairness window, last led, led this month) into
-:class:`Candidate` values and stores the outcome. Only trained volunteers lead, as peer-support practice asks.
+:class:`Candidate` values and stores the outcome. :func:`at_start` decides, at a session's start, whether the person
+assigned to it still leads it. Only trained volunteers lead, as peer-support practice asks.
 Fairness is "fewest sessions led in the window, then least recently led (never led first), then member id", so the
 order is total and the same inputs always give the same choice.
 """
@@ -18,14 +19,26 @@ __all__ = [
     "SKIP_REASONS",
     "Candidate",
     "Choice",
+    "LapseReason",
     "SkipReason",
+    "Standing",
+    "Verdict",
+    "at_start",
     "choose",
+    "lapse",
     "project",
 ]
 
 SkipReason = Literal["untrained", "not_volunteering", "away", "over_cap", "excluded"]
 # In the order they are checked: a candidate is reported under the first that applies.
 SKIP_REASONS: Final[tuple[SkipReason, ...]] = ("untrained", "not_volunteering", "away", "over_cap", "excluded")
+LapseReason = Literal["forgotten", "left", "untrained", "away"]
+"""Why a person named to lead a session cannot: their data was deleted, they left the circle, they are no longer a
+trained facilitator of it, or they are away at its start."""
+Verdict = Literal["keep", "rotation", "lapsed"]
+"""At a session's start: ``keep`` the assigned facilitator; let the ``rotation`` decide as usual; or a moderator's
+choice has ``lapsed`` (:func:`lapse` says why), so the rotation decides without that person and the moderators are
+told."""
 # Sorts before any real time, so someone who never led comes before everyone who has.
 _NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
@@ -199,3 +212,46 @@ def project(
                 last_led=start,
             )
     return choices
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What is true, at a session's start, of the member assigned to lead it."""
+
+    in_circle: bool
+    """An active member (a seat, not a waitlist place) of the session's circle."""
+    trained: bool
+    volunteering: bool
+    away: bool
+    """Away (``facilitate away``) at the session's start."""
+
+
+def lapse(standing: Standing | None) -> LapseReason | None:
+    """Why the person cannot lead the session, or None if they can. ``standing`` is None once their data is gone.
+
+    Used both when a moderator names someone (``rotation set`` refuses such a person) and at the start."""
+    if standing is None:
+        return "forgotten"
+    if not standing.in_circle:
+        return "left"
+    if not standing.trained:
+        return "untrained"
+    if standing.away:
+        return "away"
+    return None
+
+
+def at_start(standing: Standing | None, *, named_by_moderator: bool, swapped: bool) -> Verdict:
+    """Whether the facilitator assigned to a session still leads it at its start.
+
+    A moderator's choice holds whether or not the person is in the rotation (volunteering, under the monthly cap,
+    among the fairest): it lapses only when they can no longer lead at all (:func:`lapse`). Otherwise the assignment
+    made at planning, or taken in an accepted swap, holds while the person is trained and not away and, unless
+    they took it in a swap, still in the rotation; being among the fairest right now is not asked, as the session is
+    counted as theirs already. Anything else is left to the rotation.
+    """
+    if named_by_moderator:
+        return "lapsed" if lapse(standing) else "keep"
+    if standing is None or not standing.trained or standing.away:
+        return "rotation"
+    return "keep" if standing.volunteering or swapped else "rotation"

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.circles.commands import CIRCLE_NAME, find_for, require_active_member
-from bot.circles.facilitation import candidates
+from bot.circles.facilitation import candidates, choose_for, standing_of
 from bot.circles.planning import next_planned
 from bot.circles.recurrence import Schedule, occurrences
-from bot.circles.rotation import project
+from bot.circles.rotation import lapse, project
 from bot.circles.session_flow import format_when
 from bot.commands import Command, Option
 from bot.engine import CommandContext
@@ -26,6 +26,7 @@ from bot.storage.schedule_models import (
     CircleSchedule,
     CircleSession,
     Facilitator,
+    FacilitatorSource,
     SessionStatus,
     SwapRequest,
 )
@@ -244,6 +245,8 @@ async def accept(ctx: CommandContext) -> Sequence[Action]:
         request.status = "expired"
         raise UserError("rotation.error.no_request", id=number)
     row.facilitator_id = ctx.member.id
+    row.facilitator_source = FacilitatorSource.SWAP  # agreed between the two: it holds at the start
+    row.facilitator_set_by = None
     request.status = "accepted"
     asker = await ctx.session.get(Member, request.from_member)
     circle = await ctx.session.get(Circle, row.circle_id)
@@ -256,18 +259,36 @@ async def accept(ctx: CommandContext) -> Sequence[Action]:
 
 
 async def override(ctx: CommandContext) -> Sequence[Action]:
-    """A moderator sets who leads the next session."""
+    """A moderator sets who leads the next session: any trained member of the circle, in the rotation or not. The
+    choice holds at the start unless the person can no longer lead it (see ``SessionFlow.start``)."""
     circle = await find_for(ctx)
     row = await _next_session(ctx, circle)
     member = await _named_member(ctx)
-    trained = await ctx.session.scalar(
-        select(Facilitator.id).where(
-            Facilitator.circle_id == circle.id, Facilitator.member_id == member.id, Facilitator.trained.is_(True)
-        )
-    )
-    if trained is None:
+    reason = lapse(await standing_of(ctx.session, circle.id, member.id, row.start_at))
+    if reason == "left":
+        raise UserError("rotation.error.not_in_circle", member=shown_name(member), circle=circle.name)
+    if reason == "untrained":
         raise UserError("rotation.error.not_trained", member=shown_name(member), circle=circle.name)
+    if reason == "away":
+        zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+        when = format_when(ctx.messages, ctx.locale, row.start_at, zone)
+        raise UserError("rotation.error.away_then", member=shown_name(member), circle=circle.name, when=when)
     row.facilitator_id = member.id
+    row.facilitator_source = FacilitatorSource.MODERATOR
+    row.facilitator_set_by = ctx.member.id
+    await ctx.session.flush()  # so the ledger below counts this session as theirs
+    assert ctx.scheduling is not None
+    # The backup is the fairest other eligible facilitator (as ``rotation show`` projects it): usually the rotation's
+    # own pick, who takes over if the moderator's choice lapses.
+    backup = await choose_for(
+        ctx.session,
+        circle.id,
+        row.start_at,
+        ctx.clock.now(),
+        ctx.scheduling.policy.monthly_cap,
+        exclude=frozenset({member.id}),
+    )
+    row.backup_id = backup.primary
     ctx.audit("rotation.set", f"session:{row.id}", to=member.id)
     return [
         ctx.reply("rotation.set.done", member=shown_name(member), circle=circle.name),

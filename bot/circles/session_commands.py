@@ -17,7 +17,7 @@ from bot.engine import CommandContext, Scheduling
 from bot.errors import UserError
 from bot.model import Action, CloseSpace, OpenSpace, Platform, PostToRoom, Role, RoomRef, UserRef
 from bot.storage.models import Circle
-from bot.storage.schedule_models import Attendance, CircleSession, Feedback, SessionStatus
+from bot.storage.schedule_models import Attendance, CircleSession, FacilitatorSource, Feedback, SessionStatus
 from bot.storage.upsert import insert_ignore
 
 __all__ = ["COMMANDS"]
@@ -83,8 +83,10 @@ async def open_session(ctx: CommandContext) -> Sequence[Action]:
     row.status = SessionStatus.OPEN
     row.opened_at = now
     row.space_id = space_id(row)
-    if await is_facilitator(ctx.session, circle.id, ctx.member.id):
+    if await is_facilitator(ctx.session, circle.id, ctx.member.id) and row.facilitator_id != ctx.member.id:
         row.facilitator_id = ctx.member.id  # the ledger records who actually led
+        row.facilitator_source = FacilitatorSource.STAND_IN
+        row.facilitator_set_by = None
     (await _attendance(ctx, row, ctx.member.id)).attended = True
     members = await _scheduling(ctx).flow.active_members(ctx.session, circle.id)
     people = tuple(UserRef(Platform(member.platform), member.native_id) for _m, member in members)

@@ -12,24 +12,31 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.circles.facilitation import choose_for
+from bot.circles.facilitation import choose_for, standing_of
 from bot.circles.planning import SchedulingPolicy
+from bot.circles.rotation import LapseReason, at_start, lapse
 from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
 from bot.shown import shown_name
-from bot.storage.models import Circle, Community, Escalation, Member, Membership, MembershipStatus
+from bot.storage.models import AuditEntry, Circle, Community, Escalation, Member, Membership, MembershipStatus
 from bot.storage.schedule_models import (
     Attendance,
-    AwayPeriod,
     CircleSchedule,
     CircleSession,
-    Facilitator,
+    FacilitatorSource,
     SessionStatus,
-    SwapRequest,
 )
 
-__all__ = ["SessionFlow", "format_when", "space_id"]
+__all__ = ["LAPSE_REASONS", "SessionFlow", "format_when", "space_id"]
+
+LAPSE_REASONS: dict[LapseReason, str] = {
+    "forgotten": "rotation.lapsed.reason.forgotten",
+    "left": "rotation.lapsed.reason.left",
+    "untrained": "rotation.lapsed.reason.untrained",
+    "away": "rotation.lapsed.reason.away",
+}
+"""The catalogue phrase for each reason a moderator's choice of facilitator can lapse (``{member}`` is the person)."""
 
 
 def space_id(row: CircleSession) -> str:
@@ -248,15 +255,27 @@ class SessionFlow:
         policy: SchedulingPolicy,
         zone: ZoneInfo,
     ) -> None:
-        """At start time, prompt the facilitator on rotation (the backup, or a fresh choice, if they are away);
-        with nobody eligible, tell the members and the moderators rather than stay silent."""
-        if not await self._still_leads(session, circle.id, row):
-            choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap)
+        """At start time, prompt the session's facilitator: the one assigned, while they still lead it
+        (:func:`bot.circles.rotation.at_start`), else the backup or a fresh choice. A moderator's choice that lapsed
+        falls back the same way, without that person, and the moderators are told why. With nobody eligible, tell
+        the members and the moderators rather than stay silent."""
+        standing = await standing_of(session, circle.id, row.facilitator_id, row.start_at)
+        named = row.facilitator_source == FacilitatorSource.MODERATOR
+        verdict = at_start(standing, named_by_moderator=named, swapped=row.facilitator_source == FacilitatorSource.SWAP)
+        reason = lapse(standing) if verdict == "lapsed" else None
+        lapsed = row.facilitator_id if reason is not None else None
+        if verdict != "keep":
+            excluded = frozenset({lapsed}) if lapsed is not None else frozenset()
+            choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap, exclude=excluded)
             eligible = {choice.primary, choice.backup} - {None}
             if row.facilitator_id not in eligible:
                 fallback = row.backup_id if row.backup_id in eligible else choice.primary
                 row.facilitator_id = fallback
+                row.facilitator_source = FacilitatorSource.ROTATION
+                row.facilitator_set_by = None
         facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
+        if reason is not None:
+            await self._choice_lapsed(session, community, circle, row, now, zone, reason, lapsed, facilitator)
         if facilitator is None:
             row.status = SessionStatus.UNSTAFFED
             await self.tell_members(session, community, circle, row, "unstaffed", "session.unstaffed", now)
@@ -276,45 +295,53 @@ class SessionFlow:
             community,
             facilitator,
             f"prompt:{row.id}:{facilitator.id}",
-            "session.prompt",
+            "session.prompt" if reason is None else "session.prompt_fallback",
             now,
             circle=circle.name,
             open=f"{self.prefix(community)}session open {circle.name}",
         )
 
-    async def _still_leads(self, session: AsyncSession, circle_id: int, row: CircleSession) -> bool:
-        """Whether the session's assigned facilitator still leads it at its start: still trained, not away then, and
-        either still in the rotation or the one who accepted this very session in a swap.
-
-        Being among the two fairest right now is not asked: the assignment made at planning (or by an accepted
-        swap) counts this session as theirs already, so a fresh choice would often pass them over and silently undo
-        a swap someone agreed to."""
-        if row.facilitator_id is None:
-            return False
-        facilitator = await session.scalar(
-            select(Facilitator).where(Facilitator.circle_id == circle_id, Facilitator.member_id == row.facilitator_id)
+    async def _choice_lapsed(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        now: datetime,
+        zone: ZoneInfo,
+        reason: LapseReason,
+        lapsed: int | None,
+        facilitator: Member | None,
+    ) -> None:
+        """Tell the moderators that the person a moderator named cannot lead the session, why, and who leads it
+        instead; and record it in the audit log (ids only, blanked if either person is later forgotten)."""
+        person = await session.get(Member, lapsed) if lapsed is not None else None
+        locale = community.locale
+        params: dict[str, object] = {
+            "circle": circle.name,
+            "when": format_when(self.messages, locale, row.start_at, zone),
+            "reason": self.messages.t(locale, LAPSE_REASONS[reason], member=shown_name(person) if person else ""),
+        }
+        if facilitator is not None:
+            params["lead"] = shown_name(facilitator)
+        await self.tell_moderators(
+            session,
+            community,
+            f"lapsed:{row.id}:moderators",
+            "rotation.lapsed.moderators" if facilitator is not None else "rotation.lapsed.moderators_nobody",
+            now,
+            **params,
         )
-        if facilitator is None or not facilitator.trained:
-            return False
-        away = await session.scalar(
-            select(func.count()).where(
-                AwayPeriod.facilitator_id == facilitator.id,
-                AwayPeriod.starts_at <= row.start_at,
-                AwayPeriod.ends_at > row.start_at,
+        session.add(
+            AuditEntry(
+                community_id=community.id,
+                actor_id=None,
+                action="rotation.lapsed",
+                target=f"session:{row.id}",
+                details={"member": lapsed, "to": facilitator.id if facilitator else None, "reason": reason},
+                created_at=now,
             )
         )
-        if away:
-            return False
-        if facilitator.volunteering:
-            return True
-        swapped = await session.scalar(
-            select(SwapRequest.id).where(
-                SwapRequest.session_id == row.id,
-                SwapRequest.to_member == row.facilitator_id,
-                SwapRequest.status == "accepted",
-            )
-        )
-        return swapped is not None
 
     async def auto_close(
         self, session: AsyncSession, community: Community, circle: Circle, row: CircleSession, now: datetime

@@ -183,6 +183,8 @@ async def export_sessions_led(session: AsyncSession, member: Member) -> list[dic
         {
             "circle": circle,
             "as": "facilitator" if row.facilitator_id == member.id else "backup",
+            # How they came to lead it (rotation, swap, moderator, stand_in); never which moderator named them.
+            "assigned_by": row.facilitator_source if row.facilitator_id == member.id else None,
             "start_at": iso(row.start_at),
             "end_at": iso(row.end_at),
             "status": row.status,
@@ -198,7 +200,11 @@ async def forget_sessions_led(session: AsyncSession, member: Member) -> int:
     backed = await session.execute(
         update(CircleSession).where(CircleSession.backup_id == member.id).values(backup_id=None)
     )
-    return count_rows(led) + count_rows(backed)
+    # A moderator who named a session's facilitator: the choice stays (it still holds at the start), not who made it.
+    named = await session.execute(
+        update(CircleSession).where(CircleSession.facilitator_set_by == member.id).values(facilitator_set_by=None)
+    )
+    return count_rows(led) + count_rows(backed) + count_rows(named)
 
 
 async def export_attendance(session: AsyncSession, member: Member) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ __all__ = [
     "CircleSchedule",
     "CircleSession",
     "Facilitator",
+    "FacilitatorSource",
     "Feedback",
     "SessionStatus",
     "SwapRequest",
@@ -53,6 +54,19 @@ class SessionStatus:
     UNSTAFFED = "unstaffed"
 
 
+class FacilitatorSource:
+    """Values of ``sessions.facilitator_source``: how the session's facilitator came to be."""
+
+    ROTATION = "rotation"
+    """Chosen by the fair rotation, at planning or at the start."""
+    SWAP = "swap"
+    """Took the session over in an accepted swap."""
+    MODERATOR = "moderator"
+    """Named by a moderator (``rotation set``): held at the start even from outside the rotation."""
+    STAND_IN = "stand_in"
+    """Another facilitator opened the session in the assigned one's place."""
+
+
 class CircleSession(Base):
     """One occurrence of a circle, created when it is planned; the record of who led it is the rotation ledger."""
 
@@ -69,6 +83,12 @@ class CircleSession(Base):
     status: Mapped[str] = mapped_column(String(16), default=SessionStatus.SCHEDULED)
     facilitator_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
     backup_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
+    facilitator_source: Mapped[str] = mapped_column(
+        String(16), default=FacilitatorSource.ROTATION, server_default=FacilitatorSource.ROTATION
+    )
+    """How ``facilitator_id`` was set (:class:`FacilitatorSource`); the start check honours a moderator's choice."""
+    facilitator_set_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
+    """The moderator who named the facilitator (source ``moderator``), for the record; ``None`` otherwise."""
     space_id: Mapped[str | None] = mapped_column(String(255), default=None)
     """The thread or room the session was opened in."""
     opened_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -24,6 +24,7 @@ from bot.storage.schedule_models import (
     AwayPeriod,
     CircleSession,
     Facilitator,
+    FacilitatorSource,
     Feedback,
     SessionStatus,
     SwapRequest,
@@ -53,8 +54,9 @@ async def seed_member(
     circle_name: str = "Monday circle",
 ) -> Seeded:
     """``name`` in every table that can hold a member: a circle of their own, a seat, a check-in, preferences,
-    facilitation (with an away period and a session led), attendance, a swap request, a timer, a support request
-    handled by ``moderator``, a safety reply, audit entries, outbox messages and a Matrix DM room."""
+    facilitation (with an away period and a session led, which ``moderator`` named them to lead), attendance, a swap
+    request, a timer, a support request handled by ``moderator``, a safety reply, audit entries, outbox messages and a
+    Matrix DM room."""
     now = clock.now()
     member = await add_member(session, clock, name)
     member.timezone = timezone
@@ -77,6 +79,8 @@ async def seed_member(
         status=SessionStatus.CLOSED,
         facilitator_id=member.id,
         backup_id=other.id if other else None,
+        facilitator_source=FacilitatorSource.MODERATOR,
+        facilitator_set_by=moderator.id,
         created_at=now,
     )
     session.add(row)

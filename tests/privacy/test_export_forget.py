@@ -14,6 +14,7 @@ from bot.privacy.forget import forget_member
 from bot.storage import Database
 from bot.storage.matrix_models import PlatformState
 from bot.storage.models import AuditEntry, Base, Escalation, Member
+from bot.storage.schedule_models import CircleSession
 from tests.privacy.seed import Seeded, seed_member
 from tests.storage.factories import add_community, add_member
 
@@ -21,7 +22,7 @@ from tests.storage.factories import add_community, add_member
 async def _two(database: Database, clock: ManualClock) -> tuple[Seeded, Seeded, Member]:
     async with database.transaction() as session:
         community = await add_community(session, clock)
-        moderator = await add_member(session, clock, "moderator")
+        moderator = await add_member(session, clock, "mona")  # a name no export key or value contains
         alpha = await seed_member(session, clock, community, "alpha", moderator=moderator, timezone="Africa/Cairo")
         bravo = await seed_member(
             session,
@@ -73,7 +74,7 @@ async def test_export_holds_exactly_the_members_own_data(database: Database, clo
     text = to_json(data)
     assert "bravo" not in text.lower()
     assert "Berlin" not in text
-    assert "moderator" not in text
+    assert "mona" not in text
     assert data["format"] == EXPORT_FORMAT
     assert data["exported_at"] == clock.now().isoformat()
     assert data["member"] == {
@@ -93,6 +94,11 @@ async def test_export_holds_exactly_the_members_own_data(database: Database, clo
     assert len(data["away_periods"]) == 1
     # alpha led their own session and backs up bravo's: both are alpha's record, without bravo's identity.
     assert sorted(row["as"] for row in data["sessions_led"]) == ["backup", "facilitator"]
+    # How alpha came to lead their session is theirs to see; which moderator named them is not.
+    assert {row["as"]: row["assigned_by"] for row in data["sessions_led"]} == {
+        "facilitator": "moderator",
+        "backup": None,
+    }
     assert [row["attended"] for row in data["attendance"]] == [True]
     assert [row["direction"] for row in data["swap_requests"]] == ["asked_of_you"]
     [request] = data["support_requests"]
@@ -144,12 +150,20 @@ async def test_forget_leaves_nothing_linked_and_keeps_escalations_anonymised(
 
 
 async def test_forgetting_a_moderator_keeps_the_alerts_they_handled(database: Database, clock: ManualClock) -> None:
-    alpha, _bravo, moderator = await _two(database, clock)
+    alpha, bravo, moderator = await _two(database, clock)
     async with database.transaction() as session:
         member = await session.get(Member, moderator.id)
         assert member is not None
-        await forget_member(session, member)
+        result = await forget_member(session, member)
+    # The moderator named alpha and bravo to lead their sessions: each choice stays, without who made it.
+    assert result.counts["sessions"] == 2
     async with database.transaction() as session:
+        named = (
+            await session.execute(
+                select(CircleSession.facilitator_id, CircleSession.facilitator_source, CircleSession.facilitator_set_by)
+            )
+        ).all()
+        assert sorted(named) == sorted([(alpha.member.id, "moderator", None), (bravo.member.id, "moderator", None)])
         kept = await session.get(Escalation, alpha.escalation.id)
         assert kept is not None
         assert (kept.member_id, kept.claimed_by, kept.resolved_by) == (alpha.member.id, None, None)

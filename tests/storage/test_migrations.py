@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import column, func, insert, inspect, select, table
 from sqlalchemy.engine import Connection
 
 from bot.clock import ManualClock
 from bot.storage import Database
-from bot.storage.migrate import alembic_config, current_revision, head_revision, upgrade
-from bot.storage.models import Base, Member
+from bot.storage.migrate import current_revision, downgrade, head_revision, upgrade
+from bot.storage.models import AuditEntry, Base, Member
+from bot.storage.schedule_models import Attendance, CircleSession, SwapRequest, Timer
+from tests.storage.factories import add_circle, add_community, add_member
 
 TABLES = {table.name for table in Base.metadata.sorted_tables}
-
-
-async def downgrade(database: Database, revision: str = "base") -> None:
-    """Run Alembic's downgrade on the database's own engine, the way ``upgrade`` runs."""
-
-    def run(connection: Connection) -> None:
-        config = alembic_config(database.url)
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-
-    async with database.engine.begin() as connection:
-        await connection.run_sync(run)
 
 
 async def table_names(database: Database) -> set[str]:
@@ -92,3 +82,107 @@ async def test_downgrade_to_base_then_upgrade_again(empty_database: Database, cl
         session.add(Member(platform="console", native_id="after-rebuild", created_at=clock.now()))
     async with empty_database.transaction() as session:
         assert await session.scalar(select(Member.native_id)) == "after-rebuild"
+
+
+# --- 0007: how a session's facilitator was set ---------------------------------------------------------------------
+
+NEW_SESSION_COLUMNS = {"facilitator_source", "facilitator_set_by"}
+# The sessions table as 0006 left it: the model's columns without the two 0007 adds.
+SESSIONS_0006 = table(
+    "sessions", *(column(c.name, c.type) for c in CircleSession.__table__.c if c.name not in NEW_SESSION_COLUMNS)
+)
+
+
+async def session_columns(database: Database) -> set[str]:
+    async with database.engine.connect() as connection:
+        return {
+            found["name"] for found in await connection.run_sync(lambda sync: inspect(sync).get_columns("sessions"))
+        }
+
+
+async def cascading_rows(database: Database) -> dict[str, int]:
+    async with database.transaction() as session:
+        return {
+            model.__tablename__: int(await session.scalar(select(func.count()).select_from(model)) or 0)
+            for model in (Attendance, SwapRequest, Timer)
+        }
+
+
+async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
+    empty_database: Database, clock: ManualClock
+) -> None:
+    """Sessions planned before 0007 get their source from what the database already says: an accepted swap whose
+    taker still leads, or a ``rotation set`` in the audit log whose person still leads (the latest one wins)."""
+    await upgrade(empty_database, "0006")
+    assert NEW_SESSION_COLUMNS.isdisjoint(await session_columns(empty_database))
+    now = clock.now()
+    async with empty_database.transaction() as session:
+        community = await add_community(session, clock)
+        circle = await add_circle(session, clock, community, "Evening circle")
+        mod, amal, ben, chen = [await add_member(session, clock, name) for name in ("mod", "amal", "ben", "chen")]
+        leads = {1: amal, 2: ben, 3: chen, 4: ben, 5: amal, 6: chen}
+        for number, lead in leads.items():
+            start = now + timedelta(days=7 * number)
+            await session.execute(
+                insert(SESSIONS_0006).values(
+                    id=number,
+                    circle_id=circle.id,
+                    key=f"session:{circle.id}:{start.isoformat()}",
+                    original_start=start,
+                    start_at=start,
+                    end_at=start + timedelta(hours=1),
+                    status="scheduled",
+                    facilitator_id=lead.id,
+                    created_at=now,
+                )
+            )
+        # 2: ben took it from amal in a swap. 4: chen, whom the moderator named, swapped it to ben. 6: an older swap
+        # to ben, then the moderator named chen.
+        for number, asker, taker in ((2, amal, ben), (4, chen, ben), (6, amal, ben)):
+            session.add(SwapRequest(session_id=number, from_member=asker.id, to_member=taker.id, status="accepted",
+                                    created_at=now))  # fmt: skip
+        session.add(SwapRequest(session_id=1, from_member=ben.id, to_member=amal.id, status="expired", created_at=now))
+        # 3, 4 and 6: the moderator named chen; 5: named chen, but amal leads it now (she opened it in chen's place).
+        for number, minutes in ((3, 0), (4, 0), (5, 0), (6, 2)):
+            session.add(AuditEntry(community_id=community.id, actor_id=mod.id, action="rotation.set",
+                                   target=f"session:{number}", details={"to": chen.id},
+                                   created_at=now + timedelta(minutes=minutes)))  # fmt: skip
+        session.add(AuditEntry(community_id=community.id, actor_id=None, action="rotation.set",
+                               target="session:6", details={"to": ben.id}, created_at=now))  # fmt: skip
+        # Rows that cascade from sessions: a batch that dropped the old table with foreign keys on would delete them.
+        for number in leads:
+            session.add(Attendance(session_id=number, member_id=amal.id, confirmed=True))
+            session.add(Timer(key=f"start:{number}", kind="start", circle_id=circle.id, session_id=number,
+                              due_at=now, created_at=now))  # fmt: skip
+    children = await cascading_rows(empty_database)
+    assert children == {"attendance": 6, "swap_requests": 4, "timers": 6}
+
+    before, after = await upgrade(empty_database)
+
+    assert (before, after) == ("0006", head_revision())
+    assert await cascading_rows(empty_database) == children
+    async with empty_database.transaction() as session:
+        rows = (
+            await session.execute(
+                select(CircleSession.id, CircleSession.facilitator_source, CircleSession.facilitator_set_by)
+            )
+        ).all()
+    assert sorted(rows) == [
+        (1, "rotation", None),
+        (2, "swap", None),
+        (3, "moderator", mod.id),
+        (4, "swap", None),
+        (5, "rotation", None),
+        (6, "moderator", mod.id),
+    ]
+
+    await downgrade(empty_database, "0006")
+
+    assert await current_revision(empty_database) == "0006"
+    assert NEW_SESSION_COLUMNS.isdisjoint(await session_columns(empty_database))
+    async with empty_database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(SESSIONS_0006)) == len(leads)
+    assert await cascading_rows(empty_database) == children
+    await upgrade(empty_database)
+    assert await schema_differences(empty_database) == []
+    assert await session_columns(empty_database) >= NEW_SESSION_COLUMNS
