@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.circles.rotation import Candidate, Choice, Standing, choose
+from bot.circles.rotation import Candidate, Choice, LapseReason, Standing, at_start, choose, lapse
 from bot.storage.models import Membership, MembershipStatus
-from bot.storage.schedule_models import AwayPeriod, CircleSession, Facilitator, SessionStatus
+from bot.storage.schedule_models import AwayPeriod, CircleSession, Facilitator, FacilitatorSource, SessionStatus
 
-__all__ = ["FAIRNESS_WINDOW", "candidates", "choose_for", "is_facilitator", "standing_of"]
+__all__ = [
+    "FAIRNESS_WINDOW",
+    "LeadAtStart",
+    "candidates",
+    "choose_for",
+    "is_facilitator",
+    "lead_at_start",
+    "standing_of",
+]
 
 # Fairness counts sessions led over roughly a season, so a long-serving facilitator is not owed a break forever.
 FAIRNESS_WINDOW = timedelta(days=91)
@@ -38,7 +47,9 @@ async def is_facilitator(session: AsyncSession, circle_id: int, member_id: int) 
 async def candidates(
     session: AsyncSession, circle_id: int, now: datetime, *, include_planned: bool = True
 ) -> list[Candidate]:
-    """Every facilitator of the circle with their away periods and what the ledger says they led.
+    """Every facilitator of the circle who holds a seat in it, with their away periods and what the ledger says they
+    led. Someone who left the circle, or waits for a seat, keeps their facilitator standing (for coming back) but is
+    not a candidate; someone whose data was deleted has no standing left.
 
     ``include_planned`` counts sessions assigned but not yet started; a projection that assigns them itself
     leaves them out so they are not counted twice.
@@ -47,7 +58,13 @@ async def candidates(
     rows = list(
         (
             await session.execute(
-                select(Facilitator).where(Facilitator.circle_id == circle_id).order_by(Facilitator.id)
+                select(Facilitator)
+                .join(
+                    Membership,
+                    (Membership.circle_id == Facilitator.circle_id) & (Membership.member_id == Facilitator.member_id),
+                )
+                .where(Facilitator.circle_id == circle_id, Membership.status == MembershipStatus.ACTIVE)
+                .order_by(Facilitator.id)
             )
         ).scalars()
     )
@@ -139,3 +156,38 @@ async def standing_of(session: AsyncSession, circle_id: int, member_id: int | No
         volunteering=row is not None and row.volunteering,
         away=away,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LeadAtStart:
+    """Who leads a session at its start (:func:`lead_at_start`)."""
+
+    member_id: int | None
+    """The facilitator, or ``None`` when nobody eligible is left."""
+    changed: bool
+    """Whether that is someone other than the facilitator assigned to the session."""
+    lapsed: LapseReason | None = None
+    """Why a moderator's choice lapsed, when it did (the moderators are told)."""
+
+
+async def lead_at_start(session: AsyncSession, row: CircleSession, now: datetime, load_cap: int | None) -> LeadAtStart:
+    """Who leads ``row`` when it starts: the facilitator assigned, while they still lead it
+    (:func:`bot.circles.rotation.at_start`), else the backup if still eligible, else the rotation's fresh choice.
+    A moderator's choice that lapsed falls back the same way, without that person. Reads only: the caller records
+    the outcome (at the start), or shows it (``rotation show``)."""
+    standing = await standing_of(session, row.circle_id, row.facilitator_id, row.start_at)
+    verdict = at_start(
+        standing,
+        named_by_moderator=row.facilitator_source == FacilitatorSource.MODERATOR,
+        swapped=row.facilitator_source == FacilitatorSource.SWAP,
+    )
+    if verdict == "keep":
+        return LeadAtStart(row.facilitator_id, changed=False)
+    reason = lapse(standing) if verdict == "lapsed" else None
+    excluded = frozenset({row.facilitator_id}) if reason is not None and row.facilitator_id is not None else frozenset()
+    choice = await choose_for(session, row.circle_id, row.start_at, now, load_cap, exclude=excluded)
+    eligible = {choice.primary, choice.backup} - {None}
+    if row.facilitator_id in eligible:
+        return LeadAtStart(row.facilitator_id, changed=False, lapsed=reason)
+    fallback = row.backup_id if row.backup_id in eligible else choice.primary
+    return LeadAtStart(fallback, changed=True, lapsed=reason)

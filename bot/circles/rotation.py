@@ -246,12 +246,12 @@ def at_start(standing: Standing | None, *, named_by_moderator: bool, swapped: bo
 
     A moderator's choice holds whether or not the person is in the rotation (volunteering, under the monthly cap,
     among the fairest): it lapses only when they can no longer lead at all (:func:`lapse`). Otherwise the assignment
-    made at planning, or taken in an accepted swap, holds while the person is trained and not away and, unless
-    they took it in a swap, still in the rotation; being among the fairest right now is not asked, as the session is
-    counted as theirs already. Anything else is left to the rotation.
+    made at planning, or taken in an accepted swap, holds while the person could lead it at all (still in the
+    circle, trained and not away) and, unless they took it in a swap, still in the rotation; being among the fairest
+    right now is not asked, as the session is counted as theirs already. Anything else is left to the rotation.
     """
     if named_by_moderator:
         return "lapsed" if lapse(standing) else "keep"
-    if standing is None or not standing.trained or standing.away:
+    if standing is None or lapse(standing) is not None:
         return "rotation"
     return "keep" if standing.volunteering or swapped else "rotation"

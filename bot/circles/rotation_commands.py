@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.circles import handover
 from bot.circles.commands import CIRCLE_NAME, find_for, require_active_member
-from bot.circles.facilitation import candidates, choose_for, standing_of
+from bot.circles.facilitation import candidates, choose_for, lead_at_start, standing_of
 from bot.circles.planning import next_planned
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.rotation import lapse, project
@@ -169,8 +170,11 @@ async def show(ctx: CommandContext) -> Sequence[Action]:
     now = ctx.clock.now()
     starts = [o.start for o in occurrences(Schedule.from_dict(schedule_row.rule), now, PROJECTED)]
     planned = await next_planned(ctx.session, circle.id, now)
-    assigned = {planned.start_at: planned.facilitator_id} if planned and planned.facilitator_id else {}
     assert ctx.scheduling is not None
+    # The planned session shows who would lead it if it started now: its facilitator while they still could (not
+    # someone who has left the circle since, say), else whom the start would turn to.
+    lead = await lead_at_start(ctx.session, planned, now, ctx.scheduling.policy.monthly_cap) if planned else None
+    assigned = {planned.start_at: lead.member_id} if planned and lead and lead.member_id else {}
     choices = project(
         await candidates(ctx.session, circle.id, now, include_planned=False),
         starts,
@@ -205,12 +209,8 @@ async def swap(ctx: CommandContext) -> Sequence[Action]:
     if row.facilitator_id != ctx.member.id:
         raise UserError("rotation.error.not_yours", circle=circle.name)
     other = await _named_member(ctx)
-    trained = await ctx.session.scalar(
-        select(Facilitator.id).where(
-            Facilitator.circle_id == circle.id, Facilitator.member_id == other.id, Facilitator.trained.is_(True)
-        )
-    )
-    if trained is None or other.id == ctx.member.id:
+    await _may_take(ctx, circle, other, row)
+    if other.id == ctx.member.id:
         raise UserError("rotation.error.not_trained", member=shown_name(other), circle=circle.name)
     request = SwapRequest(session_id=row.id, from_member=ctx.member.id, to_member=other.id, created_at=ctx.clock.now())
     ctx.session.add(request)
@@ -232,6 +232,15 @@ async def swap(ctx: CommandContext) -> Sequence[Action]:
     ]
 
 
+async def _may_take(ctx: CommandContext, circle: Circle, member: Member, row: CircleSession) -> None:
+    """Only a trained facilitator who holds a seat in the circle may take one of its sessions."""
+    reason = lapse(await standing_of(ctx.session, circle.id, member.id, row.start_at))
+    if reason == "left":
+        raise UserError("rotation.error.not_in_circle", member=shown_name(member), circle=circle.name)
+    if reason == "untrained":
+        raise UserError("rotation.error.not_trained", member=shown_name(member), circle=circle.name)
+
+
 async def accept(ctx: CommandContext) -> Sequence[Action]:
     """Accept a swap: the session is now yours to lead."""
     number = ctx.args.get("request")
@@ -244,18 +253,58 @@ async def accept(ctx: CommandContext) -> Sequence[Action]:
     if row is None or row.status != SessionStatus.SCHEDULED or row.facilitator_id != request.from_member:
         request.status = "expired"
         raise UserError("rotation.error.no_request", id=number)
+    circle = await ctx.session.get(Circle, row.circle_id)
+    assert circle is not None
+    await _may_take(ctx, circle, ctx.member, row)
     row.facilitator_id = ctx.member.id
     row.facilitator_source = FacilitatorSource.SWAP  # agreed between the two: it holds at the start
     row.facilitator_set_by = None
     request.status = "accepted"
     asker = await ctx.session.get(Member, request.from_member)
-    circle = await ctx.session.get(Circle, row.circle_id)
-    assert circle is not None
     ctx.audit("rotation.swap", f"session:{row.id}", to=ctx.member.id)
-    actions: list[Action] = [ctx.reply("rotation.swap.accepted", circle=circle.name)]
+    assert ctx.scheduling is not None
+    flow, now = ctx.scheduling.flow, ctx.clock.now()
+    if row.backup_id == ctx.member.id:  # the backup took it: the next fairest backs them up, not the one who asked
+        await ctx.session.flush()
+        backup = await choose_for(
+            ctx.session,
+            circle.id,
+            row.start_at,
+            now,
+            ctx.scheduling.policy.monthly_cap,
+            exclude=frozenset({ctx.member.id, request.from_member}),
+        )
+        row.backup_id = backup.primary
+    # The asker hears that the session is no longer theirs from the swap's own message, whether or not they had
+    # their notice yet; anyone else told it was theirs (nobody, while swaps need the facilitator to ask) hears too.
+    await handover.release(
+        flow,
+        ctx.session,
+        ctx.community,
+        circle,
+        row,
+        now,
+        keep=ctx.member.id,
+        told_otherwise=asker.id if asker else None,
+    )
     if asker is not None:
-        actions.append(ctx.direct(asker, "rotation.swap.done", who=shown_name(ctx.member), circle=circle.name))
-    return actions
+        await flow.dm(
+            ctx.session,
+            ctx.community,
+            asker,
+            f"released:{row.id}:{asker.id}:{now.isoformat()}",
+            "rotation.swap.done",
+            now,
+            who=shown_name(ctx.member),
+            circle=circle.name,
+            when=flow.when_for(ctx.community, asker, row.start_at),
+        )
+    # The taker knows (they accepted); the notice's details follow in its time, or now if its time passed.
+    await handover.hand_to(
+        flow, ctx.session, ctx.community, circle, row, ctx.member, now, told=None, notice_now="session.notice"
+    )
+    ctx.extra["outbox"] = True
+    return [ctx.reply("rotation.swap.accepted", circle=circle.name)]
 
 
 async def override(ctx: CommandContext) -> Sequence[Action]:
@@ -290,10 +339,21 @@ async def override(ctx: CommandContext) -> Sequence[Action]:
     )
     row.backup_id = backup.primary
     ctx.audit("rotation.set", f"session:{row.id}", to=member.id)
-    return [
-        ctx.reply("rotation.set.done", member=shown_name(member), circle=circle.name),
-        ctx.direct(member, "rotation.set.notice", circle=circle.name, open=f"{ctx.prefix}session open {circle.name}"),
-    ]
+    # Whoever was told the session was theirs hears it no longer is; the person named hears it is theirs, with the
+    # whole facilitator notice if its time has passed.
+    await handover.hand_to(
+        ctx.scheduling.flow,
+        ctx.session,
+        ctx.community,
+        circle,
+        row,
+        member,
+        ctx.clock.now(),
+        told="rotation.set.notice",
+        notice_now="rotation.set.notice_now",
+    )
+    ctx.extra["outbox"] = True
+    return [ctx.reply("rotation.set.done", member=shown_name(member), circle=circle.name)]
 
 
 CIRCLE = CIRCLE_NAME

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
 
+from bot.circles import handover
 from bot.circles.commands import CIRCLE_NAME, find_for
 from bot.circles.facilitation import is_facilitator
-from bot.circles.planning import replan
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.schedule_text import format_schedule, parse_schedule
 from bot.circles.session_flow import format_when
@@ -65,7 +65,8 @@ async def set_schedule(ctx: CommandContext) -> Sequence[Action]:
         row.updated_at = now
     await ctx.session.flush()
     assert ctx.scheduling is not None
-    planned = await replan(ctx.session, circle.id, now, ctx.scheduling.policy)
+    planned = await handover.replan(ctx.scheduling.flow, ctx.session, ctx.community, circle, now, ctx.scheduling.policy)
+    ctx.extra["outbox"] = True
     ctx.audit("circle.schedule", f"circle:{circle.id}", rule=format_schedule(schedule), quorum=quorum)
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
     first = format_when(ctx.messages, ctx.locale, planned.start_at, zone) if planned else ctx.t("schedule.show.ended")
@@ -129,7 +130,17 @@ async def cancel_one(ctx: CommandContext) -> Sequence[Action]:
     row.rule = schedule.cancel(original).prune(ctx.clock.now()).to_dict()
     row.updated_at = ctx.clock.now()
     assert ctx.scheduling is not None
-    await replan(ctx.session, circle.id, ctx.clock.now(), ctx.scheduling.policy)
+    # Its facilitator hears of the cancellation with the other members, not also that it is no longer theirs.
+    await handover.replan(
+        ctx.scheduling.flow,
+        ctx.session,
+        ctx.community,
+        circle,
+        ctx.clock.now(),
+        ctx.scheduling.policy,
+        cancelled=original,
+    )
+    ctx.extra["outbox"] = True
     ctx.audit("session.cancel", f"circle:{circle.id}", original=original.isoformat())
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
     when = format_when(ctx.messages, ctx.locale, original, zone)
@@ -153,7 +164,10 @@ async def move_one(ctx: CommandContext) -> Sequence[Action]:
     row.rule = schedule.move(original, new_start).prune(ctx.clock.now()).to_dict()
     row.updated_at = ctx.clock.now()
     assert ctx.scheduling is not None
-    await replan(ctx.session, circle.id, ctx.clock.now(), ctx.scheduling.policy)
+    await handover.replan(
+        ctx.scheduling.flow, ctx.session, ctx.community, circle, ctx.clock.now(), ctx.scheduling.policy
+    )
+    ctx.extra["outbox"] = True
     ctx.audit("session.move", f"circle:{circle.id}", original=original.isoformat(), to=new_start.isoformat())
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
     return [

@@ -1,6 +1,8 @@
 """What happens around a session: reminders, the facilitator's notice and prompt, quorum, opening and closing.
 
-Everything sent to people goes through the outbox, keyed by session and person, so nothing is sent twice.
+Everything sent to people goes through the outbox, keyed by session and person, so nothing is sent twice. The
+person last told that a session is theirs to lead is recorded on it (``facilitator_notified_id``); when the session
+moves to someone else, they are told it no longer is (bot/circles/handover.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.circles.facilitation import choose_for, standing_of
+from bot.circles import handover
+from bot.circles.facilitation import lead_at_start
 from bot.circles.planning import SchedulingPolicy
-from bot.circles.rotation import LapseReason, at_start, lapse
+from bot.circles.rotation import LapseReason
 from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
@@ -174,6 +177,10 @@ class SessionFlow:
                 off=f"{self.prefix(community)}me reminders off",
             )
 
+    def when_for(self, community: Community, member: Member, moment: datetime) -> str:
+        """``moment`` as ``member`` reads it: in their language and time zone."""
+        return format_when(self.messages, self.locale(community, member), moment, self.zone_for(community, member))
+
     async def notify_facilitator(
         self,
         session: AsyncSession,
@@ -184,26 +191,15 @@ class SessionFlow:
         zone: ZoneInfo,
     ) -> None:
         """Tell the facilitator on rotation, well ahead, that the session is theirs."""
-        if row.facilitator_id is None:
-            return
-        facilitator = await session.get(Member, row.facilitator_id)
-        backup = await session.get(Member, row.backup_id) if row.backup_id else None
+        await _lock(session, row)  # who leads it after a ``rotation set`` or swap that committed meanwhile
+        facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
         if facilitator is None:
             return
-        locale = self.locale(community, facilitator)
-        await self.dm(
-            session,
-            community,
-            facilitator,
-            f"notice:{row.id}:{facilitator.id}",
-            "session.notice",
-            now,
-            circle=circle.name,
-            when=format_when(self.messages, locale, row.start_at, self.zone_for(community, facilitator)),
-            backup=shown_name(backup) if backup else self.messages.t(locale, "session.no_backup"),
-            open=f"{self.prefix(community)}session open {circle.name}",
-            swap=f"{self.prefix(community)}rotation swap {circle.name}",
-        )
+        await handover.release(self, session, community, circle, row, now, keep=facilitator.id)
+        # The start is part of the key: SQLite can give a re-planned session the id of the one it replaced, and a
+        # notice of a new time must not be taken for the notice already sent of the old one.
+        key = f"notice:{row.id}:{facilitator.id}:{row.start_at.isoformat()}"
+        await handover.notice(self, session, community, circle, row, facilitator, now, key)
 
     async def confirmed(self, session: AsyncSession, row: CircleSession) -> int:
         return int(
@@ -255,27 +251,22 @@ class SessionFlow:
         policy: SchedulingPolicy,
         zone: ZoneInfo,
     ) -> None:
-        """At start time, prompt the session's facilitator: the one assigned, while they still lead it
-        (:func:`bot.circles.rotation.at_start`), else the backup or a fresh choice. A moderator's choice that lapsed
-        falls back the same way, without that person, and the moderators are told why. With nobody eligible, tell
-        the members and the moderators rather than stay silent."""
-        standing = await standing_of(session, circle.id, row.facilitator_id, row.start_at)
-        named = row.facilitator_source == FacilitatorSource.MODERATOR
-        verdict = at_start(standing, named_by_moderator=named, swapped=row.facilitator_source == FacilitatorSource.SWAP)
-        reason = lapse(standing) if verdict == "lapsed" else None
-        lapsed = row.facilitator_id if reason is not None else None
-        if verdict != "keep":
-            excluded = frozenset({lapsed}) if lapsed is not None else frozenset()
-            choice = await choose_for(session, circle.id, row.start_at, now, policy.monthly_cap, exclude=excluded)
-            eligible = {choice.primary, choice.backup} - {None}
-            if row.facilitator_id not in eligible:
-                fallback = row.backup_id if row.backup_id in eligible else choice.primary
-                row.facilitator_id = fallback
-                row.facilitator_source = FacilitatorSource.ROTATION
-                row.facilitator_set_by = None
+        """At start time, prompt the session's facilitator: the one assigned, while they still lead it, else the
+        backup or a fresh choice (:func:`bot.circles.facilitation.lead_at_start`). A moderator's choice that lapsed
+        falls back the same way, without that person, and the moderators are told why. Whoever was told the session
+        was theirs and no longer leads it is told so. With nobody eligible, tell the members and the moderators
+        rather than stay silent."""
+        await _lock(session, row)  # a ``rotation set`` or swap that committed meanwhile counts
+        lead = await lead_at_start(session, row, now, policy.monthly_cap)
+        lapsed = row.facilitator_id if lead.lapsed is not None else None
+        if lead.changed:
+            row.facilitator_id = lead.member_id
+            row.facilitator_source = FacilitatorSource.ROTATION
+            row.facilitator_set_by = None
         facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
-        if reason is not None:
-            await self._choice_lapsed(session, community, circle, row, now, zone, reason, lapsed, facilitator)
+        await handover.release(self, session, community, circle, row, now, keep=row.facilitator_id)
+        if lead.lapsed is not None:
+            await self._choice_lapsed(session, community, circle, row, now, zone, lead.lapsed, lapsed, facilitator)
         if facilitator is None:
             row.status = SessionStatus.UNSTAFFED
             await self.tell_members(session, community, circle, row, "unstaffed", "session.unstaffed", now)
@@ -295,11 +286,12 @@ class SessionFlow:
             community,
             facilitator,
             f"prompt:{row.id}:{facilitator.id}",
-            "session.prompt" if reason is None else "session.prompt_fallback",
+            "session.prompt" if lead.lapsed is None else "session.prompt_fallback",
             now,
             circle=circle.name,
             open=f"{self.prefix(community)}session open {circle.name}",
         )
+        row.facilitator_notified_id = facilitator.id
 
     async def _choice_lapsed(
         self,
@@ -420,3 +412,14 @@ class SessionFlow:
                 feedback=f"{self.prefix(community)}session feedback {circle.name}",
             )
         return len(people)
+
+
+async def _lock(session: AsyncSession, row: CircleSession) -> None:
+    """Lock the session's row for the rest of the transaction and read it afresh (PostgreSQL; SQLite's one writer
+    needs no lock): a timer's batch loaded it before a command that changed its facilitator may have committed."""
+    await session.execute(
+        select(CircleSession)
+        .where(CircleSession.id == row.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )

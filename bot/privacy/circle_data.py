@@ -176,13 +176,22 @@ async def export_sessions_led(session: AsyncSession, member: Member) -> list[dic
     rows = await session.execute(
         select(CircleSession, Circle.name)
         .join(Circle, Circle.id == CircleSession.circle_id)
-        .where(or_(CircleSession.facilitator_id == member.id, CircleSession.backup_id == member.id))
+        .where(
+            or_(
+                CircleSession.facilitator_id == member.id,
+                CircleSession.backup_id == member.id,
+                CircleSession.facilitator_notified_id == member.id,
+            )
+        )
         .order_by(CircleSession.start_at, CircleSession.id)
     )
     return [
         {
             "circle": circle,
-            "as": "facilitator" if row.facilitator_id == member.id else "backup",
+            # "told": they were told it was theirs to lead, and someone else took it when it opened.
+            "as": (
+                "facilitator" if row.facilitator_id == member.id else "backup" if row.backup_id == member.id else "told"
+            ),
             # How they came to lead it (rotation, swap, moderator, stand_in); never which moderator named them.
             "assigned_by": row.facilitator_source if row.facilitator_id == member.id else None,
             "start_at": iso(row.start_at),
@@ -204,7 +213,13 @@ async def forget_sessions_led(session: AsyncSession, member: Member) -> int:
     named = await session.execute(
         update(CircleSession).where(CircleSession.facilitator_set_by == member.id).values(facilitator_set_by=None)
     )
-    return count_rows(led) + count_rows(backed) + count_rows(named)
+    # Who was told the session was theirs: only to tell them if it moves to someone else; a forgotten person is not.
+    told = await session.execute(
+        update(CircleSession)
+        .where(CircleSession.facilitator_notified_id == member.id)
+        .values(facilitator_notified_id=None)
+    )
+    return count_rows(led) + count_rows(backed) + count_rows(named) + count_rows(told)
 
 
 async def export_attendance(session: AsyncSession, member: Member) -> list[dict[str, Any]]:

@@ -147,9 +147,10 @@ POLICIES: Sequence[TablePolicy] = (
     TablePolicy(
         "sessions",
         True,
-        "Sessions the member led or backed up: exported (with how they came to lead it); on forgetting the session "
-        "stays (the circle's record) with the facilitator, backup or the moderator who named the facilitator "
-        "removed. A session whose named facilitator is forgotten falls back to the rotation at its start.",
+        "Sessions the member led, backed up or was told to lead: exported (with how they came to lead it); on "
+        "forgetting the session stays (the circle's record) with the facilitator, backup, the person told to lead it "
+        "or the moderator who named the facilitator removed. A session whose named facilitator is forgotten falls "
+        "back to the rotation at its start.",
         export_key="sessions_led",
         export=circle_data.export_sessions_led,
         forget=circle_data.forget_sessions_led,

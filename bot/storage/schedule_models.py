@@ -89,6 +89,12 @@ class CircleSession(Base):
     """How ``facilitator_id`` was set (:class:`FacilitatorSource`); the start check honours a moderator's choice."""
     facilitator_set_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), default=None)
     """The moderator who named the facilitator (source ``moderator``), for the record; ``None`` otherwise."""
+    facilitator_notified_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), default=None
+    )
+    """The person last told that the session is theirs to lead (the facilitator notice, a moderator's ``rotation
+    set``, an accepted swap, the prompt at the start), or ``None`` while nobody has been. When the session moves to
+    someone else, this person is told it no longer is theirs (:meth:`bot.circles.session_flow.SessionFlow.release`)."""
     space_id: Mapped[str | None] = mapped_column(String(255), default=None)
     """The thread or room the session was opened in."""
     opened_at: Mapped[datetime | None] = mapped_column(default=None)

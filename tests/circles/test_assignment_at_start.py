@@ -46,6 +46,15 @@ def test_reasons_are_reported_in_order() -> None:
     assert lapse(OUTSIDE) is None
 
 
+def test_nobody_who_left_the_circle_is_kept_whoever_assigned_them() -> None:
+    # Still a trained volunteer of the circle on paper, but no longer in it: neither the rotation's pick nor a swap
+    # holds, as a moderator's choice does not (it lapses, and the moderators hear why).
+    left_volunteer = Standing(in_circle=False, trained=True, volunteering=True, away=False)
+    for swapped in (False, True):
+        assert at_start(left_volunteer, named_by_moderator=False, swapped=swapped) == "rotation"
+    assert at_start(left_volunteer, named_by_moderator=True, swapped=False) == "lapsed"
+
+
 def test_the_rotations_and_a_swaps_assignments_keep_their_rules() -> None:
     assert at_start(IN_ROTATION, named_by_moderator=False, swapped=False) == "keep"
     assert at_start(OUTSIDE, named_by_moderator=False, swapped=True) == "keep"  # took it in a swap
@@ -62,9 +71,11 @@ def test_only_a_moderators_choice_can_lapse_and_it_lapses_exactly_when_a_reason_
     assert at_start(standing, named_by_moderator=False, swapped=swapped) != "lapsed"
     verdict = at_start(standing, named_by_moderator=True, swapped=swapped)
     assert verdict == ("lapsed" if lapse(standing) else "keep")
-    # Whatever the rotation or a swap would keep, a moderator's choice keeps too (it only ever adds).
-    if at_start(standing, named_by_moderator=False, swapped=swapped) == "keep" and standing.in_circle:
+    # Whatever the rotation or a swap would keep, a moderator's choice keeps too (it only ever adds), and nothing
+    # keeps someone who could not lead at all.
+    if at_start(standing, named_by_moderator=False, swapped=swapped) == "keep":
         assert verdict == "keep"
+        assert lapse(standing) is None
 
 
 def test_every_reason_reads_in_english_and_arabic() -> None:

@@ -281,7 +281,10 @@ async def test_a_facilitator_swaps_the_next_session_and_the_other_accepts(world:
     assert await run(omar, "rotation accept", request=number) == no_request
     assert await run(sam, "rotation accept", request=number) == no_request
     assert await run(lina, "rotation accept", request=number) == t("en", "rotation.swap.accepted", circle=CIRCLE)
-    assert _dms(sam)[sam_seen:] == [t("en", "rotation.swap.done", who=lina.mention, circle=CIRCLE)]
+    await world.drain()
+    assert _dms(sam)[sam_seen:] == [t("en", "rotation.swap.done", who=lina.mention, circle=CIRCLE, when=when)]
+    # sam had the facilitator notice already, so lina, who would otherwise never get it, gets it now.
+    assert _dms(lina)[-1].startswith(f'You are facilitating "{CIRCLE}" on {when}.'), _dms(lina)[-1]
     assert await run(lina, "rotation accept", request=number) == no_request  # accepted once, not twice
 
     # The rotation now shows lina, and sam can no longer hand the session on.

@@ -81,6 +81,7 @@ async def seed_member(
         backup_id=other.id if other else None,
         facilitator_source=FacilitatorSource.MODERATOR,
         facilitator_set_by=moderator.id,
+        facilitator_notified_id=member.id,
         created_at=now,
     )
     session.add(row)

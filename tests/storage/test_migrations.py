@@ -87,9 +87,15 @@ async def test_downgrade_to_base_then_upgrade_again(empty_database: Database, cl
 # --- 0007: how a session's facilitator was set ---------------------------------------------------------------------
 
 NEW_SESSION_COLUMNS = {"facilitator_source", "facilitator_set_by"}
-# The sessions table as 0006 left it: the model's columns without the two 0007 adds.
+COLUMNS_0008 = {"facilitator_notified_id"}
+# The sessions table as 0006 left it: the model's columns without the two 0007 adds (nor 0008's).
 SESSIONS_0006 = table(
-    "sessions", *(column(c.name, c.type) for c in CircleSession.__table__.c if c.name not in NEW_SESSION_COLUMNS)
+    "sessions",
+    *(column(c.name, c.type) for c in CircleSession.__table__.c if c.name not in NEW_SESSION_COLUMNS | COLUMNS_0008),
+)
+# As 0007 left it: without 0008's column.
+SESSIONS_0007 = table(
+    "sessions", *(column(c.name, c.type) for c in CircleSession.__table__.c if c.name not in COLUMNS_0008)
 )
 
 
@@ -186,3 +192,72 @@ async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
     await upgrade(empty_database)
     assert await schema_differences(empty_database) == []
     assert await session_columns(empty_database) >= NEW_SESSION_COLUMNS
+
+
+# --- 0008: who was last told a session is theirs to lead -----------------------------------------------------------
+
+
+async def test_0008_records_who_was_told_and_downgrades_cleanly(empty_database: Database, clock: ManualClock) -> None:
+    """Sessions not yet started were told to their facilitator when a moderator named them or they took it in a
+    swap (both sent word), or when the facilitator notice was sent (its timer done). Others were not, and a session
+    that already started or has nobody records nobody."""
+    await upgrade(empty_database, "0007")
+    assert COLUMNS_0008.isdisjoint(await session_columns(empty_database))
+    now = clock.now()
+    async with empty_database.transaction() as session:
+        community = await add_community(session, clock)
+        circle = await add_circle(session, clock, community, "Evening circle")
+        amal, ben = [await add_member(session, clock, name) for name in ("amal", "ben")]
+        # number: (status, facilitator, source, notice timer status or None for no timer)
+        sessions: dict[int, tuple[str, Member | None, str, str | None]] = {
+            1: ("scheduled", amal, "rotation", "done"),  # the notice went out
+            2: ("scheduled", amal, "rotation", "pending"),  # not yet
+            3: ("scheduled", ben, "rotation", "skipped"),  # skipped while the bot was down: nobody told
+            4: ("scheduled", ben, "moderator", "pending"),  # named by a moderator: they had word
+            5: ("scheduled", amal, "swap", None),  # took it in a swap
+            6: ("scheduled", None, "rotation", "done"),  # nobody to tell
+            7: ("closed", amal, "rotation", "done"),  # over: nothing more to tell anyone
+        }
+        for number, (status, lead, source, notice) in sessions.items():
+            start = now + timedelta(days=7 * number)
+            await session.execute(
+                insert(SESSIONS_0007).values(
+                    id=number,
+                    circle_id=circle.id,
+                    key=f"session:{circle.id}:{start.isoformat()}",
+                    original_start=start,
+                    start_at=start,
+                    end_at=start + timedelta(hours=1),
+                    status=status,
+                    facilitator_id=lead.id if lead else None,
+                    facilitator_source=source,
+                    created_at=now,
+                )
+            )
+            session.add(Attendance(session_id=number, member_id=amal.id, confirmed=True))
+            session.add(Timer(key=f"start:{number}", kind="start", circle_id=circle.id, session_id=number,
+                              due_at=now, created_at=now))  # fmt: skip
+            if notice is not None:
+                session.add(Timer(key=f"notice:{number}", kind="facilitator_notice", circle_id=circle.id,
+                                  session_id=number, status=notice, due_at=now, created_at=now))  # fmt: skip
+    children = await cascading_rows(empty_database)
+    assert children == {"attendance": 7, "swap_requests": 0, "timers": 13}
+
+    before, after = await upgrade(empty_database)
+
+    assert (before, after) == ("0007", head_revision())
+    assert await cascading_rows(empty_database) == children
+    async with empty_database.transaction() as session:
+        rows = (await session.execute(select(CircleSession.id, CircleSession.facilitator_notified_id))).all()
+    assert sorted(rows) == [(1, amal.id), (2, None), (3, None), (4, ben.id), (5, amal.id), (6, None), (7, None)]
+
+    await downgrade(empty_database, "0007")
+
+    assert await current_revision(empty_database) == "0007"
+    assert COLUMNS_0008.isdisjoint(await session_columns(empty_database))
+    async with empty_database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(SESSIONS_0007)) == len(sessions)
+    assert await cascading_rows(empty_database) == children
+    await upgrade(empty_database)
+    assert await schema_differences(empty_database) == []
+    assert await session_columns(empty_database) >= COLUMNS_0008
