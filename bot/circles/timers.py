@@ -1,7 +1,11 @@
 """The scheduler: fires due timers once each, under the misfire policy, writing what it sends to the outbox.
 
-Each timer runs in its own transaction, locked with ``SKIP LOCKED`` (PostgreSQL), so two bot processes never fire
-the same one; its outbox rows commit with it, so a crash either loses nothing or did nothing.
+Due timers are claimed in batches, one transaction each, locked with ``SKIP LOCKED`` (PostgreSQL) so two bot processes
+never fire the same one (bot/circles/timer_batch.py). Each timer fires inside its own savepoint: one that fails rolls
+back only its own work and stays pending for the next wake, while the rest of the batch commits. A timer's outbox rows
+commit with it, so a crash loses nothing and sends nothing twice: an uncommitted batch rolls back whole, its timers
+still pending, and the outbox's idempotency keys are written again when they fire again. (On SQLite savepoints nest
+in the batch's transaction only because bot/storage/db.py begins every transaction itself.)
 
 Misfire policy (what fell due while the bot was down): reminders and facilitator notices more than
 ``misfire_grace`` late are skipped; a session start up to ``session_grace`` late still prompts its facilitator, later
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,17 +31,15 @@ from bot.circles.bulk_planning import circles_to_plan, plan_batch
 from bot.circles.care import after_session
 from bot.circles.planning import SchedulingPolicy, plan_next
 from bot.circles.session_flow import SessionFlow
+from bot.circles.timer_batch import BatchLimits, Outcome, claim_due, limits_for, mark_fired, prime, rows_for
 from bot.clock import Clock
 from bot.observability.metrics import Metrics
 from bot.storage import Database
-from bot.storage.models import Circle, Community
-from bot.storage.schedule_models import CircleSession, SessionStatus, Timer, TimerStatus
+from bot.storage.schedule_models import SessionStatus, Timer, TimerStatus
 
 __all__ = ["SessionScheduler", "run_scheduler"]
 
 log = logging.getLogger(__name__)
-
-BATCH = 100
 
 
 class SessionScheduler:
@@ -50,8 +53,10 @@ class SessionScheduler:
         policy: SchedulingPolicy,
         on_outbox: Callable[[], None] | None = None,
         metrics: Metrics | None = None,
+        batch: BatchLimits | None = None,
     ) -> None:
         self.metrics = metrics or Metrics()
+        self.batch = batch or limits_for(database.dialect)
         self.database = database
         self.clock = clock
         self.flow = flow
@@ -78,65 +83,57 @@ class SessionScheduler:
     async def run_due(self) -> int:
         """Fire every timer due now; returns how many fired (skipped ones included)."""
         fired = 0
+        failed: set[int] = set()  # tried once in this pass; left for the next wake rather than retried in a loop
         while True:
-            now = self.clock.now()
             async with self.database.transaction() as session:
-                ids = list(
-                    (
-                        await session.execute(
-                            select(Timer.id)
-                            .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
-                            .order_by(Timer.due_at, Timer.id)
-                            .limit(BATCH)
-                        )
-                    ).scalars()
-                )
-            if not ids:
-                break
-            progressed = 0
-            for timer_id in ids:
-                progressed += await self._fire(timer_id)
-            fired += progressed
-            if progressed == 0:  # every one was taken by another process meanwhile
-                break
-        if fired:
-            self.on_outbox()
-        return fired
+                claimed, progressed = await self._fire_batch(session, failed)
+            if progressed:
+                fired += progressed
+                self.on_outbox()  # committed: what this batch queued can be delivered while the next one fires
+            if not claimed:
+                return fired
 
-    async def _fire(self, timer_id: int) -> int:
-        try:
-            async with self.database.transaction() as session:
-                timer = (
-                    await session.execute(
-                        select(Timer)
-                        .where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).scalar_one_or_none()
-                if timer is None:
-                    return 0
-                now = self.clock.now()
-                self.metrics.scheduler_lateness.labels(timer.kind).observe(
-                    max(0.0, (now - timer.due_at).total_seconds())
-                )
-                ran = await self._dispatch(session, timer, now)
-                timer.status = TimerStatus.DONE if ran else TimerStatus.SKIPPED
-                timer.done_at = now
-                if not ran:
-                    log.info("timer %s (%s) skipped: %s late", timer.id, timer.kind, now - timer.due_at)
-        except Exception:
-            # One bad timer must not stop the others; it stays pending and is tried on the next wake.
-            log.exception("timer %s failed; it will be tried again", timer_id)
-            return 0
-        return 1
+    async def _fire_batch(self, session: AsyncSession, failed: set[int]) -> tuple[int, int]:
+        """Claim a batch and fire it; returns how many timers were claimed and how many fired."""
+        timers = await claim_due(session, self.clock.now(), self.batch.size, failed)
+        # Held, so the identity map keeps them for the whole batch (it holds unchanged objects only weakly).
+        loaded = await prime(session, timers) if self.batch.prime else []
+        started = time.monotonic()
+        outcomes: list[Outcome] = []
+        for timer in timers:
+            timer_id = timer.id  # read now: a rolled-back savepoint expires the timer, and reloading it needs I/O
+            try:
+                async with session.begin_nested():
+                    outcomes.append(await self._fire(session, timer))
+            except Exception:
+                # One bad timer must not stop the others: its savepoint undid its own work only, and it stays
+                # pending for the next wake. The batch commits what fired before it, and the rest of the batch
+                # goes to a fresh session, so nothing the failure left half-loaded is reused.
+                log.exception("timer %s failed; it will be tried again", timer_id)
+                failed.add(timer_id)
+                break
+            if time.monotonic() - started > self.batch.seconds:
+                break  # commit now; what is left is claimed again at once (it stays pending, first in line)
+        # Marked in one statement for the batch, inside its transaction: a timer is done exactly when its work
+        # commits. SQLAlchemy emits a SAVEPOINT only before the first statement inside it, so a timer that runs none
+        # (skipped under the misfire policy, its rows primed) costs nothing.
+        await mark_fired(session, outcomes)
+        del loaded
+        return len(timers), len(outcomes)
+
+    async def _fire(self, session: AsyncSession, timer: Timer) -> Outcome:
+        now = self.clock.now()
+        self.metrics.scheduler_lateness.labels(timer.kind).observe(max(0.0, (now - timer.due_at).total_seconds()))
+        ran = await self._dispatch(session, timer, now)
+        if not ran:
+            log.info("timer %s (%s) skipped: %s late", timer.id, timer.kind, now - timer.due_at)
+        return Outcome(timer.id, TimerStatus.DONE if ran else TimerStatus.SKIPPED, now)
 
     async def _dispatch(self, session: AsyncSession, timer: Timer, now: datetime) -> bool:
-        row = await session.get(CircleSession, timer.session_id) if timer.session_id is not None else None
-        circle = await session.get(Circle, timer.circle_id) if timer.circle_id is not None else None
-        if row is None or circle is None:
+        found = await rows_for(session, timer, primed=self.batch.prime)
+        if found is None:
             return False
-        community = await session.get(Community, circle.community_id)
-        assert community is not None
+        row, circle, community = found
         late = now - timer.due_at
         zone = ZoneInfo(community.timezone)
         if timer.kind == "reminder":

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 __all__ = ["Database", "is_sqlite", "redact_url"]
 
@@ -25,7 +25,11 @@ def redact_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver's legacy transaction control begins a transaction only before INSERT/UPDATE/DELETE, not
+    # before a SELECT or a SAVEPOINT: a savepoint released before the first write then commits on its own, so a
+    # rolled-back unit of work would keep it. Switch the driver's control off; _sqlite_begin starts every transaction.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers proceed during a write; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -33,6 +37,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at the start: a transaction that reads and then writes cannot fail half-way
+    # because another connection (a second engine, the command line) wrote in between; it waits (busy_timeout)
+    # instead, as writers did before. Within the bot's process the one pooled connection serialises everything anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -45,17 +56,19 @@ class Database:
             database = make_url(url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-                # One pooled connection gave SQLite the best tail latency; units of work queue for it in turn,
-                # which also serialises writers without "database is locked" errors.
-                kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
             else:
-                # An in-memory database lives only as long as its one connection, so every user shares it.
-                kwargs["poolclass"] = StaticPool
+                # An in-memory database lives only as long as its one connection: a queue pool of one keeps it (as
+                # StaticPool would) and, unlike StaticPool, hands it to one unit of work at a time.
+                kwargs["poolclass"] = AsyncAdaptedQueuePool
+            # One pooled connection gave SQLite the best tail latency; units of work queue for it in turn, which
+            # also serialises writers without "database is locked" errors.
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
         else:
             kwargs.update(pool_size=5, max_overflow=5, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import ManualClock
 from bot.storage import Database, upgrade
@@ -70,5 +72,54 @@ async def test_an_in_memory_database_opens_and_migrates() -> None:
         before, after = await upgrade(database)
         assert (before, after) == (None, head_revision())
         assert await pragma(database, "foreign_keys") == 1
+    finally:
+        await database.close()
+
+
+async def test_a_released_savepoint_is_undone_with_its_transaction(sqlite_file: Database) -> None:
+    """The sqlite3 driver left to itself starts no transaction before a SAVEPOINT, so releasing the savepoint
+    committed it on its own; the scheduler's batches depend on savepoints nesting in the enclosing transaction."""
+    async with sqlite_file.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (body TEXT)"))
+
+    async def dies_before_the_commit() -> None:
+        async with sqlite_file.transaction() as session:
+            await session.execute(text("SELECT count(*) FROM notes"))  # a read first, as a batch's claim is
+            async with session.begin_nested():
+                await session.execute(text("INSERT INTO notes VALUES ('released')"))
+            raise RuntimeError("the process dies before the commit")
+
+    async def fails(session: AsyncSession) -> None:
+        async with session.begin_nested():
+            await session.execute(text("INSERT INTO notes VALUES ('undone')"))
+            raise RuntimeError("one failing unit")
+
+    with pytest.raises(RuntimeError, match="dies"):
+        await dies_before_the_commit()
+    async with sqlite_file.transaction() as session:
+        async with session.begin_nested():
+            await session.execute(text("INSERT INTO notes VALUES ('kept')"))
+        with pytest.raises(RuntimeError, match="failing"):
+            await fails(session)
+    async with sqlite_file.transaction() as session:
+        assert list((await session.execute(text("SELECT body FROM notes"))).scalars()) == ["kept"]
+
+
+async def test_units_of_work_on_an_in_memory_database_take_turns() -> None:
+    database = Database("sqlite+aiosqlite://")
+    try:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE notes (body TEXT)"))
+
+        async def unit(name: str) -> None:
+            async with database.transaction() as session:
+                await session.execute(text(f"INSERT INTO notes VALUES ('{name} 1')"))
+                await asyncio.sleep(0)  # the other unit runs meanwhile, but waits for the connection
+                await session.execute(text(f"INSERT INTO notes VALUES ('{name} 2')"))
+
+        await asyncio.gather(unit("a"), unit("b"))
+        async with database.transaction() as session:
+            bodies = list((await session.execute(text("SELECT body FROM notes"))).scalars())
+        assert bodies in (["a 1", "a 2", "b 1", "b 2"], ["b 1", "b 2", "a 1", "a 2"])
     finally:
         await database.close()

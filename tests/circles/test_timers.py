@@ -1,0 +1,233 @@
+"""The scheduler under a burst: many timers due at the same moment fire in batches, each exactly once, and a failing
+timer or a crash mid-batch never loses or doubles what the others send. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.circles.planning import SchedulingPolicy
+from bot.circles.session_flow import SessionFlow
+from bot.circles.timer_batch import limits_for
+from bot.circles.timers import SessionScheduler
+from bot.i18n import catalogue
+from bot.observability.metrics import Metrics
+from bot.ratelimit import RateLimiter
+from bot.storage import Database
+from bot.storage.models import Circle, Community, Member, OutboxItem
+from bot.storage.schedule_models import CircleSession, Timer, TimerStatus
+from tests.harness import Console
+
+CIRCLES = 12
+MEMBERS = ("amal", "ben")
+
+
+class Crash(BaseException):
+    """The process dying mid-batch: not an ``Exception``, so nothing in the scheduler catches it."""
+
+
+@pytest.fixture
+async def burst(console: Console) -> list[int]:
+    """Twelve circles of two members, each with a session planned for Tuesday: every reminder timer (24 h and
+    15 min before) is made due now, everything else a month away. Returns the reminders' ids in claim order."""
+    console.engine.limiter = RateLimiter(burst=1_000)  # setting up is not what is tested
+    await console.as_("mod", "moderator")
+    for number in range(CIRCLES):
+        await console.say(f'!circle create "Circle {number}"')
+        assert "now meets" in await console.say(f'!circle schedule-set "Circle {number}" weekly tue 19:00 60m')
+    for name in MEMBERS:
+        await console.as_(name)
+        for number in range(CIRCLES):
+            await console.say(f"!circle join Circle {number}")
+    now = console.clock.now()
+    async with console.database.transaction() as session:
+        ids = list(
+            (
+                await session.execute(
+                    select(Timer.id).where(Timer.kind == "reminder", Timer.status == TimerStatus.PENDING)
+                )
+            ).scalars()
+        )
+        await session.execute(update(Timer).where(Timer.id.in_(ids)).values(due_at=now))
+        await session.execute(update(Timer).where(Timer.id.not_in(ids)).values(due_at=now + timedelta(days=30)))
+    assert len(ids) == 2 * CIRCLES
+    return sorted(ids)  # all due at the same moment, so claimed in id order
+
+
+def scheduler(
+    console: Console, size: int, *, prime: bool | None = None, database: Database | None = None
+) -> SessionScheduler:
+    """A scheduler on the console's community claiming ``size`` timers a batch (with no time bound), and its own
+    metrics. ``prime`` overrides the database's choice of loading a batch's rows up front."""
+    limits = limits_for(console.database.dialect)
+    return SessionScheduler(
+        database or console.database,
+        console.clock,
+        SessionFlow(catalogue(), {}),
+        SchedulingPolicy(),
+        console.deliverer.wake,
+        Metrics(),
+        replace(limits, size=size, seconds=60.0, prime=limits.prime if prime is None else prime),
+    )
+
+
+async def reminder_keys(database: Database) -> list[str]:
+    async with database.transaction() as session:
+        return list(
+            (await session.execute(select(OutboxItem.key).where(OutboxItem.key.startswith("reminder:")))).scalars()
+        )
+
+
+async def statuses(database: Database, ids: list[int]) -> dict[int, str]:
+    async with database.transaction() as session:
+        rows = (await session.execute(select(Timer.id, Timer.status).where(Timer.id.in_(ids)))).all()
+    return {row.id: row.status for row in rows}
+
+
+async def expected_keys(database: Database, ids: list[int]) -> set[str]:
+    """The outbox keys the reminder timers ``ids`` send: one per member of the circle."""
+    async with database.transaction() as session:
+        timers = (await session.execute(select(Timer).where(Timer.id.in_(ids)))).scalars().all()
+        members = list((await session.execute(select(Member.id).where(Member.native_id.in_(MEMBERS)))).scalars())
+    return {f"reminder:{timer.session_id}:{timer.data['minutes']}:{member}" for timer in timers for member in members}
+
+
+@pytest.mark.parametrize("prime", [True, False], ids=["primed", "read-when-fired"])
+async def test_a_burst_fires_every_timer_once_in_batches(console: Console, burst: list[int], prime: bool) -> None:
+    wakes: list[int] = []
+    runner = scheduler(console, 5, prime=prime)
+    runner.on_outbox = lambda: wakes.append(1)
+    assert await runner.run_due() == len(burst)
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys)) == 2 * len(burst)
+    assert set(keys) == await expected_keys(console.database, burst)
+    assert len(wakes) == 5  # the deliverer is woken after each committed batch of five (24 timers: five batches)
+    # Lateness is still observed once per fired timer.
+    lateness = runner.metrics.registry.get_sample_value(
+        "peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"}
+    )
+    assert lateness == len(burst)
+    # Nothing is due any more: a second pass fires nothing and sends nothing again.
+    assert await runner.run_due() == 0
+    assert sorted(await reminder_keys(console.database)) == sorted(keys)
+    await console.deliverer.drain()
+    assert console.output.getvalue().count("[direct message to amal] Reminder") == len(burst)
+
+
+@pytest.mark.parametrize("prime", [True, False], ids=["primed", "read-when-fired"])
+async def test_a_timer_failing_mid_batch_leaves_only_itself_pending(
+    console: Console, burst: list[int], caplog: pytest.LogCaptureFixture, prime: bool
+) -> None:
+    bad = burst[len(burst) // 2]
+    async with console.database.transaction() as session:
+        bad_timer = await session.get(Timer, bad)
+        assert bad_timer is not None
+        bad_session, bad_minutes = bad_timer.session_id, bad_timer.data["minutes"]
+    runner = scheduler(console, 100, prime=prime)  # the whole burst in one batch
+    remind = runner.flow.remind
+
+    async def failing_remind(
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        minutes: int,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        await remind(session, community, circle, row, minutes, now, zone)  # queues its messages...
+        if row.id == bad_session and minutes == bad_minutes:
+            # ...then a database error: on PostgreSQL it aborts the whole transaction unless a savepoint is undone.
+            await session.execute(text("SELECT * FROM no_such_table"))
+
+    runner.flow.remind = failing_remind  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR, logger="bot.circles.timers"):
+        assert await runner.run_due() == len(burst) - 1
+    assert [record.getMessage() for record in caplog.records] == [f"timer {bad} failed; it will be tried again"]
+    states = await statuses(console.database, burst)
+    assert states.pop(bad) == TimerStatus.PENDING
+    assert set(states.values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, [timer for timer in burst if timer != bad])
+    # The next wake tries it again; it fires once, and nothing else is sent again.
+    runner.flow.remind = remind  # type: ignore[method-assign]
+    assert await runner.run_due() == 1
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, burst)
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+
+
+async def test_a_crash_mid_batch_rolls_the_whole_batch_back(console: Console, burst: list[int]) -> None:
+    runner = scheduler(console, 100)
+    remind = runner.flow.remind
+    fired: list[int] = []
+
+    async def crashing_remind(
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        minutes: int,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        await remind(session, community, circle, row, minutes, now, zone)
+        fired.append(row.id)
+        if len(fired) == len(burst) // 2:
+            raise Crash
+
+    runner.flow.remind = crashing_remind  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        await runner.run_due()
+    # Half the batch had fired and queued its messages, uncommitted: all of it is gone, every timer still pending.
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.PENDING}
+    assert await reminder_keys(console.database) == []
+    restarted = scheduler(console, 100)
+    assert await restarted.run_due() == len(burst)
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, burst)
+
+
+@pytest.fixture
+async def second_database(database: Database) -> AsyncIterator[Database]:
+    """On PostgreSQL, a second engine on the same database, as a second bot process has; SQLite serves one
+    process, so there both schedulers share the one engine."""
+    if database.dialect != "postgresql":
+        yield database
+        return
+    other = Database(database.url)
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+async def test_two_schedulers_racing_over_a_burst_fire_each_timer_once(
+    console: Console, burst: list[int], second_database: Database
+) -> None:
+    first = scheduler(console, 3)
+    second = scheduler(console, 3, database=second_database)
+    counts = await asyncio.gather(first.run_due(), second.run_due(), first.run_due(), second.run_due())
+    assert sum(counts) == len(burst)
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, burst)
+    observed = sum(
+        runner.metrics.registry.get_sample_value("peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"})
+        or 0
+        for runner in (first, second)
+    )
+    assert observed == len(burst)  # no timer was even started twice
