@@ -8,14 +8,17 @@ The people (:class:`Actor`), all in one community unless said otherwise:
 - ``facilitator``: a trained facilitator of "Evening circle" who also holds the platform's facilitator role;
 - ``other-facilitator``: a trained facilitator of "Morning circle" (and the platform's facilitator role), who is only
   a member of "Evening circle";
+- ``former-facilitator``: a trained facilitator of "Evening circle" (and the platform's facilitator role) who left it:
+  their facilitator record stays, but without a seat they have no power over the circle;
 - ``moderator`` and ``admin``: the community's moderator and admin (on Discord the admin is the server owner);
 - ``outsider``: the admin of *another* community, naming this community's circles and alerts.
 
 An outcome is :data:`OK` (the permission checks let the person through: the answer may still be another ordinary
 error, such as "no session is due", but never a refusal or "not found"), or the catalogue key of the refusal the
 person must get: :data:`NO` (``error.not_allowed``, the role is too low), :data:`LEAD` (only this circle's
-facilitators or a moderator), :data:`SUMMARY` (the check-in summary's own refusal), :data:`GONE` (no such circle
-here), :data:`NO_ALERT`, :data:`NO_REQUEST`.
+facilitators or a moderator), :data:`NOT_SEATED` (a facilitator of the circle without a seat in it),
+:data:`SUMMARY` (the check-in summary's own refusal), :data:`GONE` (no such circle here), :data:`NOT_MEMBER`,
+:data:`NO_ALERT`, :data:`NO_REQUEST`.
 
 Arguments are written once per command, as text; the placeholders ``{member}`` (the platform id of ``member``),
 ``{alert}`` (the number of an alert raised by ``member`` during set-up), ``{spare}`` (a circle each actor may archive:
@@ -41,6 +44,8 @@ __all__ = [
     "LEAD",
     "MORNING",
     "NO",
+    "NOT_MEMBER",
+    "NOT_SEATED",
     "NO_ALERT",
     "NO_REQUEST",
     "OK",
@@ -66,6 +71,7 @@ class Actor(StrEnum):
     MEMBER = "member"
     FACILITATOR = "facilitator"
     OTHER_FACILITATOR = "other-facilitator"
+    FORMER_FACILITATOR = "former-facilitator"
     MODERATOR = "moderator"
     ADMIN = "admin"
     OUTSIDER = "outsider"
@@ -77,6 +83,7 @@ PLATFORM_ROLE: dict[Actor, Role] = {
     Actor.MEMBER: Role.MEMBER,
     Actor.FACILITATOR: Role.FACILITATOR,
     Actor.OTHER_FACILITATOR: Role.FACILITATOR,
+    Actor.FORMER_FACILITATOR: Role.FACILITATOR,
     Actor.MODERATOR: Role.MODERATOR,
     Actor.ADMIN: Role.ADMIN,
     Actor.OUTSIDER: Role.ADMIN,  # an admin at home: the strongest stranger
@@ -86,12 +93,16 @@ PLATFORM_ROLE: dict[Actor, Role] = {
 OK = "allowed"
 NO = "error.not_allowed"
 LEAD = "session.error.not_facilitator"
+NOT_SEATED = "session.error.not_seated"
+NOT_MEMBER = "circle.error.not_member"
 SUMMARY = "checkin.summary.not_allowed"
 GONE = "circle.error.unknown"
 NO_ALERT = "alert.error.unknown"
 NO_REQUEST = "rotation.error.no_request"
 
-REFUSALS = frozenset({NO, LEAD, SUMMARY, GONE, "circle.error.unknown_suggest", NO_ALERT, "help.not_allowed"})
+REFUSALS = frozenset(
+    {NO, LEAD, NOT_SEATED, SUMMARY, GONE, "circle.error.unknown_suggest", NO_ALERT, "help.not_allowed"}
+)
 """Keys that mean "not you" or "not here": none of them may answer an allowed row."""
 
 NOT_HERE = {GONE: frozenset({GONE, "circle.error.unknown_suggest"})}
@@ -105,7 +116,7 @@ SECRET = "a secret only I may read"
 ALERT_NOTE = "I would like to talk to someone"
 """The note of the support request the member makes during set-up: moderators' business. No answer to anyone but
 the moderators, the admin and the member who wrote it may contain it."""
-NOT_FOR_ALERTS = frozenset({Actor.FACILITATOR, Actor.OTHER_FACILITATOR, Actor.OUTSIDER})
+NOT_FOR_ALERTS = frozenset({Actor.FACILITATOR, Actor.OTHER_FACILITATOR, Actor.FORMER_FACILITATOR, Actor.OUTSIDER})
 
 ALL = frozenset(Actor)
 NOT_THE_WRITER = ALL - {Actor.FACILITATOR}
@@ -116,7 +127,7 @@ class Row:
     """One command: its arguments and each actor's outcome (in :data:`ACTORS` order)."""
 
     args: Mapping[str, str]
-    outcomes: tuple[str, str, str, str, str, str]
+    outcomes: tuple[str, str, str, str, str, str, str]
     hidden: tuple[str, ...] = ()
     """Text no answer to the actors in ``hidden_from`` may contain."""
     hidden_from: frozenset[Actor] = field(default=ALL)
@@ -125,15 +136,16 @@ class Row:
         return self.outcomes[ACTORS.index(actor)]
 
 
-MODERATORS_ONLY = (NO, NO, NO, OK, OK, GONE)
-ADMINS_ONLY = (NO, NO, NO, NO, OK, OK)
-EVERYONE_HERE = (OK, OK, OK, OK, OK, GONE)
-EVERYONE = (OK, OK, OK, OK, OK, OK)
-ITS_LEADERS = (LEAD, OK, LEAD, OK, OK, GONE)
+MODERATORS_ONLY = (NO, NO, NO, NO, OK, OK, GONE)
+ADMINS_ONLY = (NO, NO, NO, NO, NO, OK, OK)
+EVERYONE_HERE = (OK, OK, OK, OK, OK, OK, GONE)
+EVERYONE = (OK, OK, OK, OK, OK, OK, OK)
+ITS_LEADERS = (LEAD, OK, LEAD, NOT_SEATED, OK, OK, GONE)
+ITS_MEMBERS = (OK, OK, OK, NOT_MEMBER, NOT_MEMBER, NOT_MEMBER, GONE)  # a seat in the circle, whatever the role
 
-#                  member facilitator other-facilitator moderator admin outsider
+#                  member facilitator other-facilitator former-facilitator moderator admin outsider
 TABLE: dict[str, Row] = {
-    "circle create": Row({"name": "{actor} new circle"}, (NO, NO, NO, OK, OK, OK)),
+    "circle create": Row({"name": "{actor} new circle"}, (NO, NO, NO, NO, OK, OK, OK)),
     "circle list": Row({}, EVERYONE, hidden=(EVENING,), hidden_from=frozenset({Actor.OUTSIDER})),
     "circle info": Row({"circle": EVENING}, EVERYONE_HERE),
     "circle join": Row({"circle": OPEN}, EVERYONE_HERE),
@@ -148,8 +160,8 @@ TABLE: dict[str, Row] = {
     ),
     "session open": Row({"circle": EVENING}, ITS_LEADERS),
     "session close": Row({"circle": EVENING}, ITS_LEADERS),
-    "session here": Row({"circle": EVENING}, EVERYONE_HERE),
-    "session rsvp": Row({"circle": EVENING}, EVERYONE_HERE),
+    "session here": Row({"circle": EVENING}, ITS_MEMBERS),
+    "session rsvp": Row({"circle": EVENING}, ITS_MEMBERS),
     "session feedback": Row({"circle": EVENING, "rating": "4"}, EVERYONE_HERE),
     "facilitate volunteer": Row({"circle": OPEN}, EVERYONE_HERE),
     "facilitate step-down": Row({"circle": OPEN}, EVERYONE_HERE),
@@ -157,19 +169,19 @@ TABLE: dict[str, Row] = {
     "facilitate train": Row({"circle": OPEN, "member": "{member}"}, MODERATORS_ONLY),
     "rotation show": Row({"circle": EVENING}, EVERYONE_HERE),
     "rotation swap": Row({"circle": EVENING, "member": "{member}"}, EVERYONE_HERE),
-    "rotation accept": Row({"request": "1"}, (OK, OK, OK, OK, OK, NO_REQUEST)),
+    "rotation accept": Row({"request": "1"}, (OK, OK, OK, OK, OK, OK, NO_REQUEST)),
     "rotation set": Row({"circle": OPEN, "member": "{member}"}, MODERATORS_ONLY),
     "checkin": Row({"mood": "3", "note": "a calm day"}, EVERYONE),
     "checkin history": Row({}, EVERYONE, hidden=(SECRET,), hidden_from=NOT_THE_WRITER),
-    "checkin summary": Row({"circle": EVENING}, (SUMMARY, OK, SUMMARY, OK, OK, GONE), hidden=(SECRET,)),
+    "checkin summary": Row({"circle": EVENING}, (SUMMARY, OK, SUMMARY, SUMMARY, OK, OK, GONE), hidden=(SECRET,)),
     "checkin nudges": Row({"setting": "on"}, EVERYONE),
     "checkin share-name": Row({"setting": "off"}, EVERYONE),
     "support": Row({"note": "please reach out when you can"}, EVERYONE),
     "resources": Row({}, EVERYONE),
     "resources suggest": Row({"suggestion": "A listening line, 0800 000 000"}, EVERYONE),
-    "alert list": Row({}, (NO, NO, NO, OK, OK, OK)),
-    "alert claim": Row({"id": "{alert}"}, (NO, NO, NO, OK, OK, NO_ALERT)),
-    "alert resolve": Row({"id": "{alert}"}, (NO, NO, NO, OK, OK, NO_ALERT)),
+    "alert list": Row({}, (NO, NO, NO, NO, OK, OK, OK)),
+    "alert claim": Row({"id": "{alert}"}, (NO, NO, NO, NO, OK, OK, NO_ALERT)),
+    "alert resolve": Row({"id": "{alert}"}, (NO, NO, NO, NO, OK, OK, NO_ALERT)),
     "me language": Row({"language": "en"}, EVERYONE),
     "me timezone": Row({"timezone": "Europe/London"}, EVERYONE),
     "me reminders": Row({"reminders": "on"}, EVERYONE),
@@ -177,8 +189,8 @@ TABLE: dict[str, Row] = {
     "me forget": Row({}, EVERYONE),
     "admin setup": Row({}, ADMINS_ONLY),
     "admin set": Row({"setting": "language", "value": "en"}, ADMINS_ONLY),
-    "admin show": Row({}, (NO, NO, NO, OK, OK, OK)),
-    "admin status": Row({}, (NO, NO, NO, OK, OK, OK)),
+    "admin show": Row({}, (NO, NO, NO, NO, OK, OK, OK)),
+    "admin status": Row({}, (NO, NO, NO, NO, OK, OK, OK)),
     "help": Row({}, EVERYONE),
 }
 
@@ -233,6 +245,6 @@ def refusal_text(name: str, actor: Actor) -> str | None:
     if expected == NO:
         needed = CATALOGUE.commands[name].min_role
         return messages.t("en", NO, role=messages.t("en", f"role_phrase.{needed.label}"))
-    if expected in (LEAD, SUMMARY):
+    if expected in (LEAD, NOT_SEATED, SUMMARY):
         return messages.t("en", expected, circle=TABLE[name].args["circle"])
     return None

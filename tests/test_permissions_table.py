@@ -47,6 +47,7 @@ from tests.permissions_table import (
     ALERT_NOTE,
     EVENING,
     MORNING,
+    NOT_SEATED,
     OPEN,
     ORDER,
     SECRET,
@@ -82,15 +83,19 @@ def test_every_command_has_a_row_with_valid_arguments() -> None:
 
 def test_the_table_says_what_the_issue_asks() -> None:
     """Members cannot open sessions, change settings, see others' check-ins, claim alerts or read the moderators'
-    business; a facilitator of one circle has no power over another; an outsider never finds this community's
-    circles or alerts. (The table is data: this guards it against being loosened by mistake.)"""
+    business; a facilitator of one circle has no power over another, nor over their own once they left it (and is
+    told why); an outsider never finds this community's circles or alerts. (The table is data: this guards it
+    against being loosened by mistake.)"""
     for name in ("session open", "session close", "session cancel", "session move", "checkin summary"):
         assert TABLE[name].outcome(Actor.MEMBER) != "allowed", name
         assert TABLE[name].outcome(Actor.OTHER_FACILITATOR) != "allowed", name
+        assert TABLE[name].outcome(Actor.FORMER_FACILITATOR) != "allowed", name
         assert TABLE[name].outcome(Actor.FACILITATOR) == "allowed", name
+    for name in ("session open", "session close", "session cancel", "session move"):
+        assert TABLE[name].outcome(Actor.FORMER_FACILITATOR) == NOT_SEATED, name
     member_refused = ("admin set", "admin setup", "admin show", "admin status", "alert list", "alert claim")
     for name in (*member_refused, "alert resolve", "circle archive", "circle schedule-set", "facilitate train"):
-        for actor in (Actor.MEMBER, Actor.FACILITATOR, Actor.OTHER_FACILITATOR):
+        for actor in (Actor.MEMBER, Actor.FACILITATOR, Actor.OTHER_FACILITATOR, Actor.FORMER_FACILITATOR):
             assert TABLE[name].outcome(actor) != "allowed", (name, actor)
     for name, row in TABLE.items():
         if "circle" in row.args or "id" in row.args:
@@ -191,6 +196,7 @@ async def two_servers(tmp_path: Path, template: Path, mapping: str) -> AsyncIter
         Actor.MEMBER: home.add_member(env.create_user("amal")),
         Actor.FACILITATOR: home.add_member(env.create_user("farah"), roles=[facilitators]),
         Actor.OTHER_FACILITATOR: home.add_member(env.create_user("omar"), roles=[facilitators]),
+        Actor.FORMER_FACILITATOR: home.add_member(env.create_user("fadi"), roles=[facilitators]),
         Actor.MODERATOR: home.add_member(env.create_user("mona"), roles=[mods]),
         Actor.ADMIN: home.add_member(ada, roles=[] if configured else [admins]),
         Actor.OUTSIDER: away.add_member(outsider),
@@ -244,13 +250,19 @@ async def _discord_seed(world: DiscordWorld) -> dict[str, str]:
         (Actor.MEMBER, [EVENING]),
         (Actor.FACILITATOR, [EVENING]),
         (Actor.OTHER_FACILITATOR, [MORNING, EVENING]),
+        (Actor.FORMER_FACILITATOR, [EVENING]),
     ):
         for circle in circles:
             await run(actor, "circle join", circle=circle)
-    for actor, circle in ((Actor.FACILITATOR, EVENING), (Actor.OTHER_FACILITATOR, MORNING)):
+    for actor, circle in (
+        (Actor.FACILITATOR, EVENING),
+        (Actor.OTHER_FACILITATOR, MORNING),
+        (Actor.FORMER_FACILITATOR, EVENING),
+    ):
         await run(actor, "facilitate volunteer", circle=circle)
         trained = await run(Actor.MODERATOR, "facilitate train", circle=circle, member=str(people[actor].id))
         assert "trained" in trained, trained
+    assert "left" in await run(Actor.FORMER_FACILITATOR, "circle leave", circle=EVENING)
     await run(Actor.FACILITATOR, "checkin", mood="3", note=SECRET)
     await run(Actor.MEMBER, "support", note=ALERT_NOTE)
     return {"member": str(people[Actor.MEMBER].id), "alert": await _latest_alert(world.app)}
@@ -407,6 +419,7 @@ async def matrix_world(synapse: Synapse, data_dir: Path) -> AsyncIterator[Matrix
         Actor.MEMBER: "amal",
         Actor.FACILITATOR: "farah",
         Actor.OTHER_FACILITATOR: "omar",
+        Actor.FORMER_FACILITATOR: "fadi",
         Actor.MODERATOR: "mona",
         Actor.ADMIN: "ada",
         Actor.OUTSIDER: "intruder",
@@ -427,7 +440,9 @@ async def matrix_world(synapse: Synapse, data_dir: Path) -> AsyncIterator[Matrix
     for person in [*people.values(), *listed.values()]:
         await person.start()
     roles = {
-        "facilitator": [people[Actor.FACILITATOR].user_id, people[Actor.OTHER_FACILITATOR].user_id],
+        "facilitator": [
+            people[actor].user_id for actor in (Actor.FACILITATOR, Actor.OTHER_FACILITATOR, Actor.FORMER_FACILITATOR)
+        ],
         "moderator": [listed[Actor.MODERATOR].user_id],
         "admin": [listed[Actor.ADMIN].user_id],
     }
@@ -467,13 +482,19 @@ async def _matrix_seed(world: MatrixWorld) -> dict[str, str]:
         (Actor.MEMBER, [EVENING]),
         (Actor.FACILITATOR, [EVENING]),
         (Actor.OTHER_FACILITATOR, [MORNING, EVENING]),
+        (Actor.FORMER_FACILITATOR, [EVENING]),
     ):
         for circle in circles:
             await world.run(actor, f'circle join "{circle}"')
-    for actor, circle in ((Actor.FACILITATOR, EVENING), (Actor.OTHER_FACILITATOR, MORNING)):
+    for actor, circle in (
+        (Actor.FACILITATOR, EVENING),
+        (Actor.OTHER_FACILITATOR, MORNING),
+        (Actor.FORMER_FACILITATOR, EVENING),
+    ):
         await world.run(actor, f'facilitate volunteer "{circle}"')
         trained = await world.run(Actor.MODERATOR, f'facilitate train "{circle}" {people[actor].user_id}')
         assert "trained" in _bodies(trained), _bodies(trained)
+    assert "left" in _bodies(await world.run(Actor.FORMER_FACILITATOR, f'circle leave "{EVENING}"'))
     await world.run(Actor.FACILITATOR, f"checkin 3 {SECRET}")
     await world.run(Actor.MEMBER, f"support {ALERT_NOTE}")
     return {"member": people[Actor.MEMBER].user_id, "alert": await _latest_alert(world.bot.app)}

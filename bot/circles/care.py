@@ -1,8 +1,8 @@
 """Care between sessions: a check-in prompt after each session, and one gentle nudge for someone gone quiet.
 
 A quiet member gets one private nudge per quiet stretch (the outbox key carries their last sign of life, so it is
-sent once however often this runs); the facilitators are told only that someone is quiet, by name only when the
-member agreed.
+sent once however often this runs); the circle's facilitators (those with a seat in it) are told only that someone
+is quiet, by name only when the member agreed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from bot.circles.checkins import quiet_members
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.session_flow import SessionFlow
 from bot.storage.checkin_models import CheckIn
-from bot.storage.models import Circle, Community, Member, Membership
+from bot.storage.models import Circle, Community, Member, Membership, MembershipStatus
 from bot.storage.schedule_models import Attendance, CircleSession, Facilitator, SessionStatus
 
 __all__ = ["after_session"]
@@ -73,7 +73,15 @@ async def after_session(
             await session.execute(
                 select(Member)
                 .join(Facilitator, Facilitator.member_id == Member.id)
-                .where(Facilitator.circle_id == circle.id, Facilitator.trained.is_(True))
+                .join(
+                    Membership,
+                    (Membership.member_id == Member.id) & (Membership.circle_id == Facilitator.circle_id),
+                )
+                .where(
+                    Facilitator.circle_id == circle.id,
+                    Facilitator.trained.is_(True),
+                    Membership.status == MembershipStatus.ACTIVE,  # one who left hears nothing of the circle
+                )
             )
         ).scalars()
     )

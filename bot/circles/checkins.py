@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles import checkin_stats as stats
 from bot.circles import service
+from bot.circles.facilitation import is_facilitator
 from bot.circles.names import MAX_NAME
 from bot.commands import Command, Option, OptionKind
 from bot.engine import CommandContext
@@ -27,7 +28,7 @@ from bot.errors import UserError
 from bot.model import Action, Role
 from bot.storage.checkin_models import CheckIn, CheckInPreference
 from bot.storage.models import Circle, Member, Membership, MembershipStatus
-from bot.storage.schedule_models import Attendance, CircleSession, Facilitator
+from bot.storage.schedule_models import Attendance, CircleSession
 from bot.storage.upsert import insert_ignore
 
 __all__ = [
@@ -138,25 +139,9 @@ async def preference(session: AsyncSession, member_id: int, community_id: int, n
 
 
 async def may_see_summary(session: AsyncSession, member_id: int, role: Role, circle_id: int) -> bool:
-    """Moderators and admins, and the circle's own facilitators (trained, or holding the facilitator seat)."""
-    if role >= Role.MODERATOR:
-        return True
-    trained = await session.scalar(
-        select(Facilitator.id).where(
-            Facilitator.circle_id == circle_id, Facilitator.member_id == member_id, Facilitator.trained.is_(True)
-        )
-    )
-    if trained is not None:
-        return True
-    seat = await session.scalar(
-        select(Membership.id).where(
-            Membership.circle_id == circle_id,
-            Membership.member_id == member_id,
-            Membership.role == "facilitator",
-            Membership.status == MembershipStatus.ACTIVE,
-        )
-    )
-    return seat is not None
+    """Moderators and admins, and the circle's own facilitators with a seat in it (trained, or holding the
+    facilitator seat): one who left it, or waits for a seat, sees no more of it than anyone else."""
+    return role >= Role.MODERATOR or await is_facilitator(session, circle_id, member_id)
 
 
 async def circle_points(session: AsyncSession, community_id: int, circle_id: int, since: datetime) -> list[stats.Point]:

@@ -9,7 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.rotation import Candidate, Choice, LapseReason, Standing, at_start, choose, lapse
-from bot.storage.models import Membership, MembershipStatus
+from bot.errors import UserError
+from bot.model import Role
+from bot.storage.models import Circle, Membership, MembershipStatus
 from bot.storage.schedule_models import AwayPeriod, CircleSession, Facilitator, FacilitatorSource, SessionStatus
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "choose_for",
     "is_facilitator",
     "lead_at_start",
+    "require_lead",
     "standing_of",
 ]
 
@@ -30,18 +33,40 @@ LED = (SessionStatus.SCHEDULED, SessionStatus.OPEN, SessionStatus.CLOSED)
 
 
 async def is_facilitator(session: AsyncSession, circle_id: int, member_id: int) -> bool:
-    """A trained facilitator of this circle, or a member whose membership role is facilitator."""
+    """A facilitator of this circle with a seat in it: trained for it, or seated with the facilitator role.
+
+    Someone who left the circle, or waits for a seat, keeps their facilitator record (for coming back) but no power
+    over the circle meanwhile: they cannot open, close, cancel or move its sessions, nor see its check-in summary.
+    """
+    role = await session.scalar(
+        select(Membership.role).where(
+            Membership.circle_id == circle_id,
+            Membership.member_id == member_id,
+            Membership.status == MembershipStatus.ACTIVE,
+        )
+    )
+    if role is None:
+        return False
+    return role == "facilitator" or await _trained(session, circle_id, member_id)
+
+
+async def _trained(session: AsyncSession, circle_id: int, member_id: int) -> bool:
     trained = await session.scalar(
         select(Facilitator.id).where(
             Facilitator.circle_id == circle_id, Facilitator.member_id == member_id, Facilitator.trained.is_(True)
         )
     )
-    if trained is not None:
-        return True
-    role = await session.scalar(
-        select(Membership.role).where(Membership.circle_id == circle_id, Membership.member_id == member_id)
-    )
-    return role == "facilitator"
+    return trained is not None
+
+
+async def require_lead(session: AsyncSession, circle: Circle, member_id: int, role: Role) -> None:
+    """Let a moderator (or admin) or one of the circle's seated facilitators (:func:`is_facilitator`) through;
+    refuse anyone else, telling a trained facilitator of the circle without a seat in it that this is why."""
+    if role >= Role.MODERATOR or await is_facilitator(session, circle.id, member_id):
+        return
+    if await _trained(session, circle.id, member_id):
+        raise UserError("session.error.not_seated", circle=circle.name)
+    raise UserError("session.error.not_facilitator", circle=circle.name)
 
 
 async def candidates(

@@ -208,6 +208,9 @@ async def swap(ctx: CommandContext) -> Sequence[Action]:
     row = await _next_session(ctx, circle)
     if row.facilitator_id != ctx.member.id:
         raise UserError("rotation.error.not_yours", circle=circle.name)
+    standing = await standing_of(ctx.session, circle.id, ctx.member.id, row.start_at)
+    if standing is None or not standing.in_circle:  # it goes back to the rotation at its start
+        raise UserError("session.error.not_seated", circle=circle.name)
     other = await _named_member(ctx)
     await _may_take(ctx, circle, other, row)
     if other.id == ctx.member.id:

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.circles import handover
 from bot.circles.commands import CIRCLE_NAME, find_for
-from bot.circles.facilitation import is_facilitator
+from bot.circles.facilitation import require_lead
 from bot.circles.recurrence import Schedule, occurrences
 from bot.circles.schedule_text import format_schedule, parse_schedule
 from bot.circles.session_flow import format_when
@@ -18,7 +18,7 @@ from bot.commands import Command, Option, OptionKind
 from bot.engine import CommandContext
 from bot.errors import UserError
 from bot.model import Action, Role
-from bot.storage.models import Circle
+from bot.storage.models import Circle, Member
 from bot.storage.schedule_models import CircleSchedule, CircleSession, SessionStatus
 
 __all__ = ["COMMANDS"]
@@ -74,19 +74,35 @@ async def set_schedule(ctx: CommandContext) -> Sequence[Action]:
 
 
 async def clear(ctx: CommandContext) -> Sequence[Action]:
-    """Remove the circle's schedule and its planned session."""
+    """Remove the circle's schedule and its planned session; members, and whoever was told the session was theirs to
+    lead, are told privately that it will not take place."""
     circle = await find_for(ctx, for_update=True)
     row = await ctx.session.get(CircleSchedule, circle.id)
     if row is None:
         raise UserError("schedule.none", circle=circle.name, set=f"{ctx.prefix}circle schedule-set")
-    await ctx.session.delete(row)
-    await ctx.session.execute(
-        delete(CircleSession).where(
-            CircleSession.circle_id == circle.id, CircleSession.status == SessionStatus.SCHEDULED
-        )
+    now = ctx.clock.now()
+    planned = (
+        CircleSession.circle_id == circle.id,
+        CircleSession.status == SessionStatus.SCHEDULED,
     )
+    # Columns, read before the rows go: what each person is told.
+    called_off = (
+        await ctx.session.execute(
+            select(CircleSession.start_at, CircleSession.facilitator_notified_id)
+            .where(*planned, CircleSession.end_at > now)
+            .order_by(CircleSession.start_at)
+        )
+    ).all()
+    await ctx.session.delete(row)
+    await ctx.session.execute(delete(CircleSession).where(*planned))
     ctx.audit("circle.schedule_clear", f"circle:{circle.id}")
-    return [ctx.reply("schedule.clear.done", circle=circle.name)]
+    for start, told in called_off:
+        await _tell_members(ctx, circle, "schedule.clear.notice", told=told, when=start)
+    if not called_off:
+        return [ctx.reply("schedule.clear.done", circle=circle.name)]
+    zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
+    when = format_when(ctx.messages, ctx.locale, called_off[0].start_at, zone)
+    return [ctx.reply("schedule.clear.done_told", circle=circle.name, when=when)]
 
 
 def _local_day(text: str) -> date:
@@ -99,8 +115,7 @@ def _local_day(text: str) -> date:
 async def _occurrence(ctx: CommandContext) -> tuple[Circle, CircleSchedule, Schedule, datetime]:
     """The circle, its schedule and the original start of the occurrence on the given local date."""
     circle = await find_for(ctx, for_update=True)
-    if not (ctx.role >= Role.MODERATOR or await is_facilitator(ctx.session, circle.id, ctx.member.id)):
-        raise UserError("session.error.not_facilitator", circle=circle.name)
+    await require_lead(ctx.session, circle, ctx.member.id, ctx.role)
     row = await ctx.session.get(CircleSchedule, circle.id)
     if row is None:
         raise UserError("schedule.none", circle=circle.name, set=f"{ctx.prefix}circle schedule-set")
@@ -111,26 +126,46 @@ async def _occurrence(ctx: CommandContext) -> tuple[Circle, CircleSchedule, Sche
     return circle, row, schedule, schedule.start_on(day)
 
 
-async def _tell_members(ctx: CommandContext, circle: Circle, key: str, /, **times: datetime) -> list[Action]:
+async def _tell_members(
+    ctx: CommandContext, circle: Circle, message: str, /, *, told: int | None = None, **times: datetime
+) -> None:
+    """Tell each member with a seat in the circle privately, through the outbox, in their own language and time zone
+    (``times`` are shown as each reads them; ``when`` is the session's): all but the one who typed the command, whose
+    reply says it. ``told``, whoever was told the session was theirs to lead, hears it too, seat or not. The key
+    names the message, the circle, the session, the person and the moment, so each is queued once."""
     assert ctx.scheduling is not None
-    actions: list[Action] = []
-    for _membership, member in await ctx.scheduling.flow.active_members(ctx.session, circle.id):
+    flow = ctx.scheduling.flow
+    now = ctx.clock.now()
+    people = [member for _membership, member in await flow.active_members(ctx.session, circle.id)]
+    if told is not None and all(member.id != told for member in people):
+        person = await ctx.session.get(Member, told)
+        if person is not None:  # None: their data was deleted meanwhile
+            people.append(person)
+    session_start = times["when"].isoformat()
+    for member in people:
         if member.id == ctx.member.id:
             continue
-        locale = ctx.messages.resolve_locale(member.locale, ctx.community.locale)
-        zone = ZoneInfo(member.timezone or ctx.community.timezone)
-        shown = {name: format_when(ctx.messages, locale, moment, zone) for name, moment in times.items()}
-        actions.append(ctx.direct(member, key, circle=circle.name, **shown))
-    return actions
+        shown = {name: flow.when_for(ctx.community, member, moment) for name, moment in times.items()}
+        key = f"{message}:{circle.id}:{session_start}:{member.id}:{now.isoformat()}"
+        await flow.dm(ctx.session, ctx.community, member, key, message, now, circle=circle.name, **shown)
+    ctx.extra["outbox"] = True
 
 
 async def cancel_one(ctx: CommandContext) -> Sequence[Action]:
     """Cancel one session; the rest of the schedule stays. Members are told privately."""
     circle, row, schedule, original = await _occurrence(ctx)
+    told = await ctx.session.scalar(
+        select(CircleSession.facilitator_notified_id).where(
+            CircleSession.circle_id == circle.id,
+            CircleSession.original_start == original,
+            CircleSession.status == SessionStatus.SCHEDULED,
+        )
+    )
     row.rule = schedule.cancel(original).prune(ctx.clock.now()).to_dict()
     row.updated_at = ctx.clock.now()
     assert ctx.scheduling is not None
-    # Its facilitator hears of the cancellation with the other members, not also that it is no longer theirs.
+    # Its facilitator hears of the cancellation with the other members (seat or not), not also that it is no
+    # longer theirs.
     await handover.replan(
         ctx.scheduling.flow,
         ctx.session,
@@ -140,14 +175,11 @@ async def cancel_one(ctx: CommandContext) -> Sequence[Action]:
         ctx.scheduling.policy,
         cancelled=original,
     )
-    ctx.extra["outbox"] = True
     ctx.audit("session.cancel", f"circle:{circle.id}", original=original.isoformat())
+    await _tell_members(ctx, circle, "schedule.cancel.notice", told=told, when=original)
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
     when = format_when(ctx.messages, ctx.locale, original, zone)
-    return [
-        ctx.reply("schedule.cancel.done", circle=circle.name, when=when),
-        *await _tell_members(ctx, circle, "schedule.cancel.notice", when=original),
-    ]
+    return [ctx.reply("schedule.cancel.done", circle=circle.name, when=when)]
 
 
 async def move_one(ctx: CommandContext) -> Sequence[Action]:
@@ -167,8 +199,8 @@ async def move_one(ctx: CommandContext) -> Sequence[Action]:
     await handover.replan(
         ctx.scheduling.flow, ctx.session, ctx.community, circle, ctx.clock.now(), ctx.scheduling.policy
     )
-    ctx.extra["outbox"] = True
     ctx.audit("session.move", f"circle:{circle.id}", original=original.isoformat(), to=new_start.isoformat())
+    await _tell_members(ctx, circle, "schedule.move.notice", when=original, new=new_start)
     zone = ZoneInfo(ctx.member.timezone or ctx.community.timezone)
     return [
         ctx.reply(
@@ -176,8 +208,7 @@ async def move_one(ctx: CommandContext) -> Sequence[Action]:
             circle=circle.name,
             when=format_when(ctx.messages, ctx.locale, original, zone),
             new=format_when(ctx.messages, ctx.locale, new_start, zone),
-        ),
-        *await _tell_members(ctx, circle, "schedule.move.notice", when=original, new=new_start),
+        )
     ]
 
 

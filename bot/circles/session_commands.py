@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.circles.commands import CIRCLE_NAME, find_for, require_active_member
-from bot.circles.facilitation import is_facilitator
+from bot.circles.facilitation import is_facilitator, require_lead
 from bot.circles.planning import next_planned
 from bot.circles.session_flow import format_when, space_id
 from bot.commands import Command, Option, OptionKind
 from bot.engine import CommandContext, Scheduling
 from bot.errors import UserError
-from bot.model import Action, CloseSpace, OpenSpace, Platform, PostToRoom, Role, RoomRef, UserRef
+from bot.model import Action, CloseSpace, OpenSpace, Platform, PostToRoom, RoomRef, UserRef
 from bot.storage.models import Circle
 from bot.storage.schedule_models import Attendance, CircleSession, FacilitatorSource, Feedback, SessionStatus
 from bot.storage.upsert import insert_ignore
@@ -33,9 +33,7 @@ def _scheduling(ctx: CommandContext) -> Scheduling:
 
 
 async def _may_lead(ctx: CommandContext, circle: Circle) -> None:
-    if ctx.role >= Role.MODERATOR or await is_facilitator(ctx.session, circle.id, ctx.member.id):
-        return
-    raise UserError("session.error.not_facilitator", circle=circle.name)
+    await require_lead(ctx.session, circle, ctx.member.id, ctx.role)
 
 
 async def _current(ctx: CommandContext, circle: Circle, statuses: tuple[str, ...]) -> CircleSession | None:

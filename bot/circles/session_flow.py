@@ -196,8 +196,8 @@ class SessionFlow:
         if facilitator is None:
             return
         await handover.release(self, session, community, circle, row, now, keep=facilitator.id)
-        # The start is part of the key: SQLite can give a re-planned session the id of the one it replaced, and a
-        # notice of a new time must not be taken for the notice already sent of the old one.
+        # The start is part of the key, so a notice of a new time is never taken for one already sent. (A re-planned
+        # session is a new row, and ids are never reused since migration 0009, so the id alone would now do.)
         key = f"notice:{row.id}:{facilitator.id}:{row.start_at.isoformat()}"
         await handover.notice(self, session, community, circle, row, facilitator, now, key)
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -74,10 +75,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base with the project's naming convention."""
+    """Declarative base with the project's naming convention; no table's id is ever reused (see ``__table_cls__``)."""
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+    @classmethod
+    def __table_cls__(cls, *args: Any, **kwargs: Any) -> Table:
+        """Every table is made with SQLite's AUTOINCREMENT on its id (migration 0009), so an id once given is never
+        given again, as PostgreSQL's sequences never go back. Without it SQLite hands out the id of the row deleted
+        last again, and ids are remembered beyond their rows: outbox keys (a re-planned session took the deleted
+        one's id, and its reminders were dropped as already sent), an outbox item or timer being worked on while its
+        row is deleted, alert and swap request numbers people were told. (A table keyed by another table's id, like
+        ``circle_schedules``, has no id of its own and is left as it is.)"""
+        kwargs.setdefault("sqlite_autoincrement", True)
+        return Table(*args, **kwargs)
 
 
 class CircleStatus:

@@ -41,11 +41,17 @@ async def _member(session: AsyncSession, native_id: str) -> Member:
 
 
 async def _facilitate(console: Console, user: str, circle: str, *, trained: bool = True) -> None:
-    """Make ``user`` a facilitator of ``circle`` the way the facilitation commands will: a row in facilitators."""
+    """Make ``user`` a facilitator of ``circle`` the way the facilitation commands will: a row in facilitators, and a
+    seat in the circle (a facilitator without one has no say over it)."""
     async with console.database.transaction() as session:
         member = await _member(session, user)
         row = (await session.execute(select(Circle).where(Circle.name == circle))).scalar_one()
         session.add(Facilitator(circle_id=row.id, member_id=member.id, trained=trained, updated_at=console.clock.now()))
+        seated = await session.scalar(
+            select(Membership.id).where(Membership.circle_id == row.id, Membership.member_id == member.id)
+        )
+        if seated is None:
+            await add_membership(session, row, member, queued_at=console.clock.now())
 
 
 async def _stored(console: Console) -> list[tuple[str, int, str | None]]:
@@ -317,6 +323,9 @@ async def test_who_may_see_a_summary(console: Console) -> None:
     await _facilitate(console, "gil", "Grief and loss")
     assert not_allowed in await console.say("!checkin summary Evening circle")
     assert "too few check-ins to share" in await console.say("!checkin summary Grief and loss")
+    # Once they leave the circle they see no more of it than anyone else, trained or not.
+    await console.say("!circle leave Grief and loss")
+    assert 'Only the facilitators of "Grief and loss"' in await console.say("!checkin summary Grief and loss")
     await console.as_("una")
     await console.say("!checkin history")
     await _facilitate(console, "una", "Evening circle", trained=False)

@@ -33,6 +33,7 @@ CONSOLE_NAMES = {
     Actor.MEMBER: "amal",
     Actor.FACILITATOR: "farah",
     Actor.OTHER_FACILITATOR: "omar",
+    Actor.FORMER_FACILITATOR: "fadi",
     Actor.MODERATOR: "mod",
     Actor.ADMIN: "ada",
     Actor.OUTSIDER: "intruder",
@@ -40,20 +41,24 @@ CONSOLE_NAMES = {
 
 
 async def _seed(console: Console) -> dict[str, str]:
-    """The table's community: three circles and a spare one per actor who may archive, the two facilitators trained
-    (each for their own circle), the facilitator's private check-in, and an alert raised by the member."""
+    """The table's community: three circles and a spare one per actor who may archive, the three facilitators
+    trained (each for their own circle; the former one then leaves theirs), the facilitator's private check-in, and
+    an alert raised by the member."""
     await console.as_("mod", "moderator")
     for circle in (EVENING, MORNING, OPEN, "Spare moderator", "Spare admin"):
         await console.say(f'!circle create "{circle}"')
-    for person, circles in (("amal", [EVENING]), ("farah", [EVENING]), ("omar", [MORNING, EVENING])):
+    joins = (("amal", [EVENING]), ("farah", [EVENING]), ("omar", [MORNING, EVENING]), ("fadi", [EVENING]))
+    for person, circles in joins:
         await console.as_(person)
         for circle in circles:
             await console.say(f'!circle join "{circle}"')
-    for person, circle in (("farah", EVENING), ("omar", MORNING)):
+    for person, circle in (("farah", EVENING), ("omar", MORNING), ("fadi", EVENING)):
         await console.as_(person)
         await console.say(f'!facilitate volunteer "{circle}"')
         await console.as_("mod", "moderator")
         assert "trained" in await console.say(f'!facilitate train "{circle}" {person}')
+    await console.as_("fadi", "facilitator")
+    assert "left" in await console.say(f'!circle leave "{EVENING}"')
     await console.as_("farah", "facilitator")
     await console.say(f"!checkin 3 {SECRET}")
     await console.as_("amal")

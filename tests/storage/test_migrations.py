@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, func, insert, inspect, select, table
+from sqlalchemy import column, delete, func, insert, inspect, select, table, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable
 
 from bot.clock import ManualClock
 from bot.storage import Database
 from bot.storage.migrate import current_revision, downgrade, head_revision, upgrade
-from bot.storage.models import AuditEntry, Base, Member
+from bot.storage.models import AuditEntry, Base, Member, OutboxItem
 from bot.storage.schedule_models import Attendance, CircleSession, SwapRequest, Timer
 from tests.storage.factories import add_circle, add_community, add_member
 
@@ -261,3 +266,132 @@ async def test_0008_records_who_was_told_and_downgrades_cleanly(empty_database: 
     await upgrade(empty_database)
     assert await schema_differences(empty_database) == []
     assert await session_columns(empty_database) >= COLUMNS_0008
+
+
+# --- 0009: ids are never reused ------------------------------------------------------------------------------------
+
+
+async def _add_session(session: AsyncSession, circle_id: int, start: datetime, now: datetime) -> CircleSession:
+    row = CircleSession(
+        circle_id=circle_id,
+        key=f"session:{circle_id}:{start.isoformat()}",
+        original_start=start,
+        start_at=start,
+        end_at=start + timedelta(hours=1),
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def _replace_highest(database: Database, model: type[Base], make: Callable[[int], Base]) -> tuple[int, int]:
+    """Delete the row with the highest id and add another; returns both ids."""
+    async with database.transaction() as session:
+        highest = await session.scalar(select(func.max(model.id)))  # type: ignore[attr-defined]
+        assert highest is not None
+        await session.execute(delete(model).where(model.id == highest))  # type: ignore[attr-defined]
+    async with database.transaction() as session:
+        row = make(highest)
+        session.add(row)
+        await session.flush()
+        return highest, int(row.id)  # type: ignore[attr-defined]
+
+
+async def test_0009_never_gives_an_id_twice_and_keeps_every_row(empty_database: Database, clock: ManualClock) -> None:
+    """On SQLite each table is rebuilt with AUTOINCREMENT; rows and the rows that cascade from them stay. Afterwards
+    the id of a deleted row is not given again, even the highest one, on either backend; and a session id deleted
+    before the upgrade that an outbox key still names is not given again either."""
+    await upgrade(empty_database, "0008")
+    now = clock.now()
+    async with empty_database.transaction() as session:
+        community = await add_community(session, clock)
+        circle = await add_circle(session, clock, community, "Evening circle")
+        amal, ben, _chen = [await add_member(session, clock, name) for name in ("amal", "ben", "chen")]
+        rows = [await _add_session(session, circle.id, now + timedelta(days=7 * week), now) for week in (1, 2, 3)]
+        for row in rows:
+            session.add(Attendance(session_id=row.id, member_id=amal.id, confirmed=True))
+            session.add(SwapRequest(session_id=row.id, from_member=amal.id, to_member=ben.id, created_at=now))
+            session.add(Timer(key=f"start:{row.id}", kind="start", circle_id=circle.id, session_id=row.id,
+                              due_at=row.start_at, created_at=now))  # fmt: skip
+        # The third session was re-planned away before the upgrade, after its reminder went out.
+        gone = rows[-1].id
+        await session.delete(rows[-1])
+        session.add(OutboxItem(key=f"reminder:{gone}:1440:{amal.id}", community_id=community.id, platform="console",
+                               kind="dm", target="amal", text="", status="delivered", due_at=now, created_at=now,
+                               member_id=amal.id))  # fmt: skip
+    kept = [row.id for row in rows[:-1]]
+    children = await cascading_rows(empty_database)
+    assert children == {"attendance": 2, "swap_requests": 2, "timers": 2}
+
+    before, after = await upgrade(empty_database)
+
+    assert (before, after) == ("0008", head_revision())
+    assert await cascading_rows(empty_database) == children
+    async with empty_database.transaction() as session:
+        assert list((await session.execute(select(CircleSession.id).order_by(CircleSession.id))).scalars()) == kept
+        assert await session.scalar(select(func.count()).select_from(Member)) == 3
+        fresh = await _add_session(session, circle.id, now + timedelta(days=28), now)
+    assert fresh.id > gone  # not the id the outbox still names
+    start = now + timedelta(days=35)
+    deleted, added = await _replace_highest(
+        empty_database,
+        CircleSession,
+        lambda _: CircleSession(
+            circle_id=circle.id,
+            key=f"session:{circle.id}:{start.isoformat()}",
+            original_start=start,
+            start_at=start,
+            end_at=start,
+            created_at=now,
+        ),
+    )
+    assert added > deleted
+    deleted, added = await _replace_highest(
+        empty_database, Member, lambda _: Member(platform="console", native_id="dana", created_at=now)
+    )  # chen goes (amal and ben have rows that cascade from them), dana comes
+    assert added > deleted
+    deleted, added = await _replace_highest(
+        empty_database,
+        OutboxItem,
+        lambda _: OutboxItem(
+            key="after",
+            community_id=community.id,
+            platform="console",
+            kind="dm",
+            target="ben",
+            text="hello",
+            due_at=now,
+            created_at=now,
+        ),
+    )
+    assert added > deleted
+
+    await downgrade(empty_database, "0008")
+
+    assert await current_revision(empty_database) == "0008"
+    assert await cascading_rows(empty_database) == children
+    await upgrade(empty_database)
+    assert await schema_differences(empty_database) == []
+
+
+async def test_sqlite_tables_have_autoincrement_as_the_models_say(database: Database) -> None:
+    """AUTOINCREMENT is not something Alembic compares: every table the models give it to has it once migrated
+    (a table added without it in its migration fails here), and every model table with an id of its own has it."""
+    if database.dialect != "sqlite":
+        pytest.skip("AUTOINCREMENT is SQLite's; PostgreSQL sequences never reuse a value")
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))).all()
+    created: dict[str, str] = {str(name): str(sql) for name, sql in rows}
+    expected = {
+        name
+        for name, table in Base.metadata.tables.items()
+        if "AUTOINCREMENT" in str(CreateTable(table).compile(dialect=sqlite.dialect()))
+    }
+    assert expected == {name for name, sql in created.items() if "AUTOINCREMENT" in sql}
+    own_ids = {
+        name
+        for name, table in Base.metadata.tables.items()
+        if [column.name for column in table.primary_key.columns] == ["id"]
+    }
+    assert own_ids == expected
