@@ -4,21 +4,50 @@ A burst of timers due in the same second is what the scheduler must absorb quick
 starting on the hour). A transaction per timer paid a claim query, a locking query, three lookups, an update and a
 commit for each; a batch pays the claim, the update and the commit once for many timers, and on SQLite the lookups
 too.
+
+A timer whose firing fails is held back (:func:`hold`): it stays pending, its ``due_at`` unchanged (lateness and the
+misfire policy are judged against it), and ``leased_until`` says when it may be tried again, after 5 s, then 10 s,
+20 s... up to 5 minutes between attempts, the count of failed attempts kept in its ``data``. Claiming and
+:func:`next_due` pass over a timer held back until later, so one that fails every time costs an attempt per step of
+the backoff, not a loop that wakes at once to fail again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.models import Circle, Community, Member
 from bot.storage.schedule_models import CircleSession, Timer, TimerStatus
 
-__all__ = ["BatchLimits", "Outcome", "claim_due", "limits_for", "mark_fired", "prime", "rows_for"]
+__all__ = [
+    "FAILURES",
+    "FIRST_RETRY",
+    "LONGEST_RETRY",
+    "BatchLimits",
+    "Outcome",
+    "claim_due",
+    "failures",
+    "hold",
+    "limits_for",
+    "mark_fired",
+    "next_due",
+    "prime",
+    "retry_delay",
+    "rows_for",
+]
+
+FIRST_RETRY = timedelta(seconds=5)
+"""How long a timer that failed once is held back before it is tried again; each further failure doubles it."""
+LONGEST_RETRY = timedelta(minutes=5)
+"""The longest a failing timer is held back between attempts."""
+FAILURES = "failures"
+"""The key in a timer's ``data`` that counts its failed attempts (absent until the first failure)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +90,56 @@ def limits_for(dialect: str) -> BatchLimits:
     return SQLITE_LIMITS if dialect == "sqlite" else POSTGRES_LIMITS
 
 
+def retry_delay(attempt: int) -> timedelta:
+    """How long a timer is held back after failed attempt number ``attempt``: 5 s doubling, 5 min at most."""
+    doublings: int = min(max(attempt, 1) - 1, 16)
+    return min(FIRST_RETRY * (1 << doublings), LONGEST_RETRY)
+
+
+def failures(data: dict[str, Any]) -> int:
+    """How many attempts to fire a timer with this ``data`` have failed so far."""
+    count = data.get(FAILURES, 0)
+    return count if isinstance(count, int) else 0
+
+
+def _not_held(now: datetime) -> ColumnElement[bool]:
+    """Not held back after a failure beyond ``now``."""
+    return or_(Timer.leased_until.is_(None), Timer.leased_until <= now)
+
+
+async def next_due(session: AsyncSession, now: datetime) -> datetime | None:
+    """When a pending timer can next be fired: the earliest due time among those not held back (in the past if one
+    is overdue), or the earliest end of a hold on one already due, whichever comes first.
+
+    Two lookups in one statement, each along the ``(status, due_at)`` index: only the scheduler holds a timer back,
+    and only one already due, so the held ones are among the few pending timers due by ``now``.
+    """
+    free = (
+        select(Timer.due_at)
+        .where(Timer.status == TimerStatus.PENDING, _not_held(now))
+        .order_by(Timer.due_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    held = (
+        select(func.min(Timer.leased_until))
+        .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now, Timer.leased_until > now)
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(free, held))).one()
+    times = [value for value in row if value is not None]
+    return min(times) if times else None
+
+
 async def claim_due(session: AsyncSession, now: datetime, limit: int, exclude: Collection[int]) -> list[Timer]:
-    """Lock up to ``limit`` pending timers due by ``now``, earliest first, leaving out ``exclude``.
+    """Lock up to ``limit`` pending timers due by ``now``, earliest first, leaving out ``exclude`` and those held
+    back after a failure until later than ``now``.
 
     On PostgreSQL the rows stay locked until the batch commits and ``SKIP LOCKED`` makes a second process take
     other timers rather than wait, so no timer is fired by two processes. SQLite has no row locks (the clause is
     left out); its one process serialises its batches on the one connection.
     """
-    statement = select(Timer).where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
+    statement = select(Timer).where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now, _not_held(now))
     if exclude:
         statement = statement.where(Timer.id.not_in(exclude))
     statement = statement.order_by(Timer.due_at, Timer.id).limit(limit).with_for_update(skip_locked=True)
@@ -135,3 +206,17 @@ async def mark_fired(session: AsyncSession, outcomes: list[Outcome]) -> None:
             update(Timer),
             [{"id": outcome.timer_id, "status": outcome.status, "done_at": outcome.at} for outcome in outcomes],
         )
+
+
+async def hold(session: AsyncSession, timer_id: int, data: dict[str, Any], attempt: int, until: datetime) -> None:
+    """Record a timer's ``attempt``-th failed attempt and hold it back until ``until``, in the batch's transaction
+    (after its savepoint was undone): it stays pending with its due time, and claims pass over it until then.
+
+    ``data`` is the timer's data as read before it fired (a rolled-back savepoint expires the loaded timer).
+    """
+    await session.execute(
+        update(Timer)
+        .where(Timer.id == timer_id)
+        .values(leased_until=until, data={**data, FAILURES: attempt})
+        .execution_options(synchronize_session=False)
+    )

@@ -7,6 +7,12 @@ commit with it, so a crash loses nothing and sends nothing twice: an uncommitted
 still pending, and the outbox's idempotency keys are written again when they fire again. (On SQLite savepoints nest
 in the batch's transaction only because bot/storage/db.py begins every transaction itself.)
 
+A timer that fails is held back with exponential backoff (5 s, 10 s, 20 s... at most 5 minutes between attempts),
+its due time unchanged: each failed attempt is logged once with its count and counted in
+``peer_circles_timer_failures_total``, and :meth:`SessionScheduler.next_due` (where the loop re-arms) passes over it
+until its hold ends, so a timer that fails every time never makes the loop spin. When it finally runs, the misfire
+policy judges it by its due time like any other: a reminder that has become too late is skipped, not sent late.
+
 Misfire policy (what fell due while the bot was down): reminders and facilitator notices more than
 ``misfire_grace`` late are skipped; a session start up to ``session_grace`` late still prompts its facilitator, later
 it is recorded as missed; quorum checks and closes always run.
@@ -19,11 +25,11 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.bulk_planning import BATCH as PLAN_BATCH
@@ -31,7 +37,19 @@ from bot.circles.bulk_planning import circles_to_plan, plan_batch
 from bot.circles.care import after_session
 from bot.circles.planning import SchedulingPolicy, plan_next
 from bot.circles.session_flow import SessionFlow
-from bot.circles.timer_batch import BatchLimits, Outcome, claim_due, limits_for, mark_fired, prime, rows_for
+from bot.circles.timer_batch import (
+    BatchLimits,
+    Outcome,
+    claim_due,
+    failures,
+    hold,
+    limits_for,
+    mark_fired,
+    next_due,
+    prime,
+    retry_delay,
+    rows_for,
+)
 from bot.clock import Clock
 from bot.observability.metrics import Metrics
 from bot.storage import Database
@@ -74,16 +92,14 @@ class SessionScheduler:
         return planned
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending timer falls due."""
+        """When the earliest pending timer can fire: its due time, or the end of its hold if it failed lately."""
         async with self.database.transaction() as session:
-            return await session.scalar(
-                select(Timer.due_at).where(Timer.status == TimerStatus.PENDING).order_by(Timer.due_at).limit(1)
-            )
+            return await next_due(session, self.clock.now())
 
     async def run_due(self) -> int:
         """Fire every timer due now; returns how many fired (skipped ones included)."""
         fired = 0
-        failed: set[int] = set()  # tried once in this pass; left for the next wake rather than retried in a loop
+        failed: set[int] = set()  # failed in this pass: never tried twice in one pass, however long it takes
         while True:
             async with self.database.transaction() as session:
                 claimed, progressed = await self._fire_batch(session, failed)
@@ -101,17 +117,22 @@ class SessionScheduler:
         started = time.monotonic()
         outcomes: list[Outcome] = []
         for timer in timers:
-            timer_id = timer.id  # read now: a rolled-back savepoint expires the timer, and reloading it needs I/O
+            # Read now: a rolled-back savepoint expires the timer, and reloading it needs I/O.
+            timer_id, kind, due_at, data = timer.id, timer.kind, timer.due_at, dict(timer.data)
             try:
                 async with session.begin_nested():
-                    outcomes.append(await self._fire(session, timer))
+                    outcome = await self._fire(session, timer)
             except Exception:
                 # One bad timer must not stop the others: its savepoint undid its own work only, and it stays
-                # pending for the next wake. The batch commits what fired before it, and the rest of the batch
-                # goes to a fresh session, so nothing the failure left half-loaded is reused.
-                log.exception("timer %s failed; it will be tried again", timer_id)
+                # pending, held back until its next attempt. The batch commits what fired before it, and the rest
+                # of the batch goes to a fresh session, so nothing the failure left half-loaded is reused.
+                await self._held_back(session, timer_id, kind, due_at, data)
                 failed.add(timer_id)
                 break
+            outcomes.append(outcome)
+            self.metrics.scheduler_lateness.labels(kind).observe(max(0.0, (outcome.at - due_at).total_seconds()))
+            if failures(data):
+                log.info("timer %s (%s) %s on attempt %d", timer_id, kind, outcome.status, failures(data) + 1)
             if time.monotonic() - started > self.batch.seconds:
                 break  # commit now; what is left is claimed again at once (it stays pending, first in line)
         # Marked in one statement for the batch, inside its transaction: a timer is done exactly when its work
@@ -121,9 +142,27 @@ class SessionScheduler:
         del loaded
         return len(timers), len(outcomes)
 
+    async def _held_back(
+        self, session: AsyncSession, timer_id: int, kind: str, due_at: datetime, data: dict[str, Any]
+    ) -> None:
+        """Log the failure that is being handled, count it, and hold the timer back until its next attempt."""
+        attempt = failures(data) + 1
+        now = self.clock.now()
+        delay = retry_delay(attempt)
+        log.exception(
+            "timer %s (%s, due %s) failed on attempt %d; it stays pending and is tried again in %d s, at %s",
+            timer_id,
+            kind,
+            due_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            attempt,
+            delay.total_seconds(),
+            (now + delay).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        )
+        self.metrics.timer_failures.labels(kind).inc()
+        await hold(session, timer_id, data, attempt, now + delay)
+
     async def _fire(self, session: AsyncSession, timer: Timer) -> Outcome:
         now = self.clock.now()
-        self.metrics.scheduler_lateness.labels(timer.kind).observe(max(0.0, (now - timer.due_at).total_seconds()))
         ran = await self._dispatch(session, timer, now)
         if not ran:
             log.info("timer %s (%s) skipped: %s late", timer.id, timer.kind, now - timer.due_at)

@@ -57,3 +57,9 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.timer_failures = Counter(
+            "peer_circles_timer_failures",
+            "Failed attempts to fire a timer, by kind: each is held back (5 s doubling to 5 min) and tried again.",
+            ["kind"],
+            registry=self.registry,
+        )

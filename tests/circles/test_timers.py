@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.session_flow import SessionFlow
-from bot.circles.timer_batch import limits_for
+from bot.circles.timer_batch import limits_for, retry_delay
 from bot.circles.timers import SessionScheduler
 from bot.i18n import catalogue
 from bot.observability.metrics import Metrics
@@ -77,6 +77,10 @@ def scheduler(
         Metrics(),
         replace(limits, size=size, seconds=60.0, prime=limits.prime if prime is None else prime),
     )
+
+
+def utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 async def reminder_keys(database: Database) -> list[str]:
@@ -152,15 +156,20 @@ async def test_a_timer_failing_mid_batch_leaves_only_itself_pending(
     runner.flow.remind = failing_remind  # type: ignore[method-assign]
     with caplog.at_level(logging.ERROR, logger="bot.circles.timers"):
         assert await runner.run_due() == len(burst) - 1
-    assert [record.getMessage() for record in caplog.records] == [f"timer {bad} failed; it will be tried again"]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"timer {bad} (reminder, due {utc(console.clock.now())}) failed on attempt 1; it stays pending and is tried"
+        f" again in 5 s, at {utc(console.clock.now() + timedelta(seconds=5))}"
+    ]
     states = await statuses(console.database, burst)
     assert states.pop(bad) == TimerStatus.PENDING
     assert set(states.values()) == {TimerStatus.DONE}
     keys = await reminder_keys(console.database)
     assert len(keys) == len(set(keys))
     assert set(keys) == await expected_keys(console.database, [timer for timer in burst if timer != bad])
-    # The next wake tries it again; it fires once, and nothing else is sent again.
+    # It is held back for 5 s; then it is tried again and fires once, and nothing else is sent again.
     runner.flow.remind = remind  # type: ignore[method-assign]
+    assert await runner.run_due() == 0
+    console.clock.advance(timedelta(seconds=5))
     assert await runner.run_due() == 1
     keys = await reminder_keys(console.database)
     assert len(keys) == len(set(keys))
@@ -231,3 +240,169 @@ async def test_two_schedulers_racing_over_a_burst_fire_each_timer_once(
         for runner in (first, second)
     )
     assert observed == len(burst)  # no timer was even started twice
+
+
+class Broken(Exception):
+    """What a failing timer raises."""
+
+
+async def session_and_minutes(database: Database, timer_id: int) -> tuple[int, int]:
+    async with database.transaction() as session:
+        timer = await session.get(Timer, timer_id)
+        assert timer is not None
+        assert timer.session_id is not None
+        return timer.session_id, int(timer.data["minutes"])
+
+
+async def break_reminder(runner: SessionScheduler, database: Database, timer_id: int) -> list[datetime]:
+    """Make the reminder timer ``timer_id`` raise each time it fires, after queuing its messages, until
+    ``runner.flow.remind`` is put back. Returns the list the attempts' times are appended to."""
+    target = await session_and_minutes(database, timer_id)
+    remind = runner.flow.remind
+    attempts: list[datetime] = []
+
+    async def broken_remind(
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        minutes: int,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        await remind(session, community, circle, row, minutes, now, zone)
+        if (row.id, minutes) == target:
+            attempts.append(now)
+            raise Broken("the platform is gone")
+
+    runner.flow.remind = broken_remind  # type: ignore[method-assign]
+    return attempts
+
+
+def failures_counted(runner: SessionScheduler, kind: str = "reminder") -> float:
+    return runner.metrics.registry.get_sample_value("peer_circles_timer_failures_total", {"kind": kind}) or 0
+
+
+def test_a_failing_timer_is_held_back_5_s_doubling_to_5_minutes() -> None:
+    assert [retry_delay(attempt).total_seconds() for attempt in range(1, 10)] == [
+        5,
+        10,
+        20,
+        40,
+        80,
+        160,
+        300,
+        300,
+        300,
+    ]
+    assert retry_delay(1_000) == timedelta(minutes=5)
+
+
+async def test_a_timer_that_always_fails_is_tried_once_per_backoff_step_then_skipped_when_too_late(
+    console: Console, burst: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop is woken every 5 s for 11 minutes (as other timers and the longest sleep wake it): a reminder that
+    fails every time is tried 7 times, not 130; once it is later than the misfire grace (10 minutes) it is skipped,
+    never sent late; the rest of its batch was sent once, at once."""
+    bad = burst[len(burst) // 2]
+    runner = scheduler(console, 100)
+    attempts = await break_reminder(runner, console.database, bad)
+    due = console.clock.now()
+    wakes = 0
+    with caplog.at_level(logging.ERROR, logger="bot.circles.timers"):
+        while console.clock.now() - due <= timedelta(minutes=11):
+            await runner.run_due()
+            wakes += 1
+            console.clock.advance(timedelta(seconds=5))
+    assert wakes == 133
+    offsets = [(attempt - due).total_seconds() for attempt in attempts]
+    assert offsets == [0, 5, 15, 35, 75, 155, 315]  # the next, at 615 s, is past the 600 s grace
+    assert failures_counted(runner) == 7
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 7
+    for attempt, (message, offset, wait) in enumerate(
+        zip(messages, offsets, [5, 10, 20, 40, 80, 160, 300], strict=True), start=1
+    ):
+        assert message == (
+            f"timer {bad} (reminder, due {utc(due)}) failed on attempt {attempt}; it stays pending and is tried again"
+            f" in {wait} s, at {utc(due + timedelta(seconds=offset + wait))}"
+        )
+    assert all(record.exc_info is not None and record.exc_info[0] is Broken for record in caplog.records)
+    states = await statuses(console.database, burst)
+    assert states.pop(bad) == TimerStatus.SKIPPED
+    assert set(states.values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, [timer for timer in burst if timer != bad])
+    async with console.database.transaction() as session:
+        timer = await session.get(Timer, bad)
+        assert timer is not None
+        assert timer.due_at == due  # lateness and the misfire policy were judged against the time it was due
+    # Lateness is observed once per timer, when it fired or was skipped, never for a failed attempt.
+    lateness = runner.metrics.registry.get_sample_value(
+        "peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"}
+    )
+    assert lateness == len(burst)
+
+
+async def test_the_loop_sleeps_until_a_failing_timer_may_be_tried_again_and_it_fires_once_the_cause_is_gone(
+    console: Console, burst: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Driven as run_scheduler drives it (wake at next_due, fire what is due), a failing timer makes the loop sleep
+    until its hold ends instead of waking at once; once the cause is gone it fires, once, still within its grace."""
+    bad = burst[0]
+    runner = scheduler(console, 100)
+    remind = runner.flow.remind
+    attempts = await break_reminder(runner, console.database, bad)
+    due = console.clock.now()
+    wakes: list[float] = []
+    with caplog.at_level(logging.INFO, logger="bot.circles.timers"):
+        for _ in range(50):  # bounded: without a backoff this loop would never leave the due time
+            when = await runner.next_due()
+            assert when is not None
+            if when > due + timedelta(days=1):
+                break  # only next month's timers are left
+            if when > console.clock.now():
+                console.clock.advance(when - console.clock.now())
+            wakes.append((console.clock.now() - due).total_seconds())
+            if len(attempts) == 3:
+                runner.flow.remind = remind  # type: ignore[method-assign]  # the cause goes away
+            await runner.run_due()
+    assert wakes == [0, 5, 15, 35]
+    assert [(attempt - due).total_seconds() for attempt in attempts] == [0, 5, 15]
+    assert failures_counted(runner) == 3
+    assert [record.getMessage() for record in caplog.records if record.levelno == logging.INFO] == [
+        f"timer {bad} (reminder) done on attempt 4"
+    ]
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, burst)
+    await console.deliverer.drain()
+    assert console.output.getvalue().count("[direct message to amal] Reminder") == len(burst)
+
+
+async def test_a_timer_held_back_by_one_process_is_not_tried_by_another(
+    console: Console, burst: list[int], second_database: Database
+) -> None:
+    """Two processes (two engines on PostgreSQL): the one that saw a timer fail holds it back for both; after the
+    hold exactly one of them fires it."""
+    bad = burst[3]
+    first = scheduler(console, 3)
+    second = scheduler(console, 3, database=second_database)
+    remind_first, remind_second = first.flow.remind, second.flow.remind
+    attempts = [await break_reminder(runner, console.database, bad) for runner in (first, second)]
+    counts = await asyncio.gather(first.run_due(), second.run_due(), first.run_due(), second.run_due())
+    assert sum(counts) == len(burst) - 1
+    assert sum(len(tried) for tried in attempts) == 1
+    assert failures_counted(first) + failures_counted(second) == 1
+    assert await first.next_due() == await second.next_due() == console.clock.now() + timedelta(seconds=5)
+    console.clock.advance(timedelta(seconds=4))
+    assert list(await asyncio.gather(first.run_due(), second.run_due())) == [0, 0]
+    console.clock.advance(timedelta(seconds=1))
+    first.flow.remind, second.flow.remind = remind_first, remind_second  # type: ignore[method-assign]
+    assert sorted(await asyncio.gather(first.run_due(), second.run_due(), first.run_due())) == [0, 0, 1]
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+    keys = await reminder_keys(console.database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(console.database, burst)
