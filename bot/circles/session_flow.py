@@ -18,6 +18,7 @@ from bot.circles import handover
 from bot.circles.facilitation import lead_at_start
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.rotation import LapseReason
+from bot.circles.timer_batch import locked_sessions
 from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
@@ -415,8 +416,14 @@ class SessionFlow:
 
 
 async def _lock(session: AsyncSession, row: CircleSession) -> None:
-    """Lock the session's row for the rest of the transaction and read it afresh (PostgreSQL; SQLite's one writer
-    needs no lock): a timer's batch loaded it before a command that changed its facilitator may have committed."""
+    """Lock the session's row for the rest of the transaction and read it afresh: on PostgreSQL a timer's batch
+    loaded it before a command that changed its facilitator may have committed.
+
+    On SQLite nothing to do: every transaction begins IMMEDIATE (bot/storage/db.py), so no other connection can have
+    committed since the row was read in this one; the re-read was most of what a facilitator notice cost in a burst.
+    """
+    if session.get_bind().dialect.name == "sqlite" or row.id in locked_sessions(session):
+        return
     await session.execute(
         select(CircleSession)
         .where(CircleSession.id == row.id)
