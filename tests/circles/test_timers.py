@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -104,6 +104,53 @@ async def expected_keys(database: Database, ids: list[int]) -> set[str]:
     return {f"reminder:{timer.session_id}:{timer.data['minutes']}:{member}" for timer in timers for member in members}
 
 
+async def sent_once(database: Database, ids: list[int]) -> list[str]:
+    """Assert the outbox holds the reminders the timers ``ids`` send, each once, and no other reminder; returns its
+    reminder keys."""
+    keys = await reminder_keys(database)
+    assert len(keys) == len(set(keys))
+    assert set(keys) == await expected_keys(database, ids)
+    return keys
+
+
+def lateness_observed(runner: SessionScheduler) -> float:
+    """How many reminder timers ``runner`` observed the lateness of (once per timer fired or skipped)."""
+    registry = runner.metrics.registry
+    return registry.get_sample_value("peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"}) or 0
+
+
+async def session_and_minutes(database: Database, timer_id: int) -> tuple[int, int]:
+    """The session and the minutes before its start of the reminder timer ``timer_id``."""
+    async with database.transaction() as session:
+        timer = await session.get(Timer, timer_id)
+        assert timer is not None
+        assert timer.session_id is not None
+        return timer.session_id, int(timer.data["minutes"])
+
+
+AfterRemind = Callable[[AsyncSession, CircleSession, int, datetime], Awaitable[None]]
+
+
+def after_each_reminder(runner: SessionScheduler, then: AfterRemind) -> None:
+    """Make each reminder ``runner`` fires call ``then(session, row, minutes, now)`` once it has queued its messages,
+    inside the same transaction, until ``runner.flow.remind`` is put back."""
+    remind = runner.flow.remind
+
+    async def remind_then(
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        minutes: int,
+        now: datetime,
+        zone: ZoneInfo,
+    ) -> None:
+        await remind(session, community, circle, row, minutes, now, zone)
+        await then(session, row, minutes, now)
+
+    runner.flow.remind = remind_then  # type: ignore[method-assign]
+
+
 @pytest.mark.parametrize("prime", [True, False], ids=["primed", "read-when-fired"])
 async def test_a_burst_fires_every_timer_once_in_batches(console: Console, burst: list[int], prime: bool) -> None:
     wakes: list[int] = []
@@ -111,15 +158,11 @@ async def test_a_burst_fires_every_timer_once_in_batches(console: Console, burst
     runner.on_outbox = lambda: wakes.append(1)
     assert await runner.run_due() == len(burst)
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys)) == 2 * len(burst)
-    assert set(keys) == await expected_keys(console.database, burst)
+    keys = await sent_once(console.database, burst)
+    assert len(keys) == 2 * len(burst)
     assert len(wakes) == 5  # the deliverer is woken after each committed batch of five (24 timers: five batches)
     # Lateness is still observed once per fired timer.
-    lateness = runner.metrics.registry.get_sample_value(
-        "peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"}
-    )
-    assert lateness == len(burst)
+    assert lateness_observed(runner) == len(burst)
     # Nothing is due any more: a second pass fires nothing and sends nothing again.
     assert await runner.run_due() == 0
     assert sorted(await reminder_keys(console.database)) == sorted(keys)
@@ -132,28 +175,17 @@ async def test_a_timer_failing_mid_batch_leaves_only_itself_pending(
     console: Console, burst: list[int], caplog: pytest.LogCaptureFixture, prime: bool
 ) -> None:
     bad = burst[len(burst) // 2]
-    async with console.database.transaction() as session:
-        bad_timer = await session.get(Timer, bad)
-        assert bad_timer is not None
-        bad_session, bad_minutes = bad_timer.session_id, bad_timer.data["minutes"]
+    bad_session, bad_minutes = await session_and_minutes(console.database, bad)
     runner = scheduler(console, 100, prime=prime)  # the whole burst in one batch
     remind = runner.flow.remind
 
-    async def failing_remind(
-        session: AsyncSession,
-        community: Community,
-        circle: Circle,
-        row: CircleSession,
-        minutes: int,
-        now: datetime,
-        zone: ZoneInfo,
-    ) -> None:
-        await remind(session, community, circle, row, minutes, now, zone)  # queues its messages...
+    async def fail(session: AsyncSession, row: CircleSession, minutes: int, now: datetime) -> None:
         if row.id == bad_session and minutes == bad_minutes:
-            # ...then a database error: on PostgreSQL it aborts the whole transaction unless a savepoint is undone.
+            # Its messages are queued; then a database error: on PostgreSQL it aborts the whole transaction unless a
+            # savepoint is undone.
             await session.execute(text("SELECT * FROM no_such_table"))
 
-    runner.flow.remind = failing_remind  # type: ignore[method-assign]
+    after_each_reminder(runner, fail)
     with caplog.at_level(logging.ERROR, logger="bot.circles.timers"):
         assert await runner.run_due() == len(burst) - 1
     assert [record.getMessage() for record in caplog.records] == [
@@ -163,40 +195,26 @@ async def test_a_timer_failing_mid_batch_leaves_only_itself_pending(
     states = await statuses(console.database, burst)
     assert states.pop(bad) == TimerStatus.PENDING
     assert set(states.values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, [timer for timer in burst if timer != bad])
+    await sent_once(console.database, [timer for timer in burst if timer != bad])
     # It is held back for 5 s; then it is tried again and fires once, and nothing else is sent again.
     runner.flow.remind = remind  # type: ignore[method-assign]
     assert await runner.run_due() == 0
     console.clock.advance(timedelta(seconds=5))
     assert await runner.run_due() == 1
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, burst)
+    await sent_once(console.database, burst)
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
 
 
 async def test_a_crash_mid_batch_rolls_the_whole_batch_back(console: Console, burst: list[int]) -> None:
     runner = scheduler(console, 100)
-    remind = runner.flow.remind
     fired: list[int] = []
 
-    async def crashing_remind(
-        session: AsyncSession,
-        community: Community,
-        circle: Circle,
-        row: CircleSession,
-        minutes: int,
-        now: datetime,
-        zone: ZoneInfo,
-    ) -> None:
-        await remind(session, community, circle, row, minutes, now, zone)
+    async def crash_halfway(session: AsyncSession, row: CircleSession, minutes: int, now: datetime) -> None:
         fired.append(row.id)
         if len(fired) == len(burst) // 2:
             raise Crash
 
-    runner.flow.remind = crashing_remind  # type: ignore[method-assign]
+    after_each_reminder(runner, crash_halfway)
     with pytest.raises(Crash):
         await runner.run_due()
     # Half the batch had fired and queued its messages, uncommitted: all of it is gone, every timer still pending.
@@ -204,9 +222,7 @@ async def test_a_crash_mid_batch_rolls_the_whole_batch_back(console: Console, bu
     assert await reminder_keys(console.database) == []
     restarted = scheduler(console, 100)
     assert await restarted.run_due() == len(burst)
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, burst)
+    await sent_once(console.database, burst)
 
 
 @pytest.fixture
@@ -231,51 +247,26 @@ async def test_two_schedulers_racing_over_a_burst_fire_each_timer_once(
     counts = await asyncio.gather(first.run_due(), second.run_due(), first.run_due(), second.run_due())
     assert sum(counts) == len(burst)
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, burst)
-    observed = sum(
-        runner.metrics.registry.get_sample_value("peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"})
-        or 0
-        for runner in (first, second)
-    )
-    assert observed == len(burst)  # no timer was even started twice
+    await sent_once(console.database, burst)
+    assert lateness_observed(first) + lateness_observed(second) == len(burst)  # no timer was even started twice
 
 
 class Broken(Exception):
     """What a failing timer raises."""
 
 
-async def session_and_minutes(database: Database, timer_id: int) -> tuple[int, int]:
-    async with database.transaction() as session:
-        timer = await session.get(Timer, timer_id)
-        assert timer is not None
-        assert timer.session_id is not None
-        return timer.session_id, int(timer.data["minutes"])
-
-
 async def break_reminder(runner: SessionScheduler, database: Database, timer_id: int) -> list[datetime]:
     """Make the reminder timer ``timer_id`` raise each time it fires, after queuing its messages, until
     ``runner.flow.remind`` is put back. Returns the list the attempts' times are appended to."""
     target = await session_and_minutes(database, timer_id)
-    remind = runner.flow.remind
     attempts: list[datetime] = []
 
-    async def broken_remind(
-        session: AsyncSession,
-        community: Community,
-        circle: Circle,
-        row: CircleSession,
-        minutes: int,
-        now: datetime,
-        zone: ZoneInfo,
-    ) -> None:
-        await remind(session, community, circle, row, minutes, now, zone)
+    async def fail(session: AsyncSession, row: CircleSession, minutes: int, now: datetime) -> None:
         if (row.id, minutes) == target:
             attempts.append(now)
             raise Broken("the platform is gone")
 
-    runner.flow.remind = broken_remind  # type: ignore[method-assign]
+    after_each_reminder(runner, fail)
     return attempts
 
 
@@ -331,18 +322,13 @@ async def test_a_timer_that_always_fails_is_tried_once_per_backoff_step_then_ski
     states = await statuses(console.database, burst)
     assert states.pop(bad) == TimerStatus.SKIPPED
     assert set(states.values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, [timer for timer in burst if timer != bad])
+    await sent_once(console.database, [timer for timer in burst if timer != bad])
     async with console.database.transaction() as session:
         timer = await session.get(Timer, bad)
         assert timer is not None
         assert timer.due_at == due  # lateness and the misfire policy were judged against the time it was due
     # Lateness is observed once per timer, when it fired or was skipped, never for a failed attempt.
-    lateness = runner.metrics.registry.get_sample_value(
-        "peer_circles_scheduler_lateness_seconds_count", {"kind": "reminder"}
-    )
-    assert lateness == len(burst)
+    assert lateness_observed(runner) == len(burst)
 
 
 async def test_the_loop_sleeps_until_a_failing_timer_may_be_tried_again_and_it_fires_once_the_cause_is_gone(
@@ -375,9 +361,7 @@ async def test_the_loop_sleeps_until_a_failing_timer_may_be_tried_again_and_it_f
         f"timer {bad} (reminder) done on attempt 4"
     ]
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, burst)
+    await sent_once(console.database, burst)
     await console.deliverer.drain()
     assert console.output.getvalue().count("[direct message to amal] Reminder") == len(burst)
 
@@ -403,6 +387,4 @@ async def test_a_timer_held_back_by_one_process_is_not_tried_by_another(
     first.flow.remind, second.flow.remind = remind_first, remind_second  # type: ignore[method-assign]
     assert sorted(await asyncio.gather(first.run_due(), second.run_due(), first.run_due())) == [0, 0, 1]
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
-    keys = await reminder_keys(console.database)
-    assert len(keys) == len(set(keys))
-    assert set(keys) == await expected_keys(console.database, burst)
+    await sent_once(console.database, burst)

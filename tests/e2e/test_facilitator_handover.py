@@ -5,22 +5,17 @@ picked who had not been told yet hears nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.ratelimit import RateLimiter
 from bot.storage import Database
 from bot.storage.models import Member
-from bot.storage.schedule_models import CircleSession
+from tests.e2e.circle_setup import FIRST, PEOPLE, PROMPT, RULE, START, evening_circle, next_session
 from tests.harness import Console
 
-# Monday 16 March 2026, 12:00 UTC. Berlin is UTC+1 until 29 March.
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-TUESDAY = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'  # 30 h away: inside the 48 h notice at once
-TUE = "Tue 2026-03-17 19:00 (Europe/Berlin)"
+TUESDAY, TUE = RULE, FIRST  # 30 h away: inside the 48 h notice at once
 FRIDAY = '"Evening circle" weekly fri 19:00 Europe/Berlin 90m'  # 4 days away: the notice comes on Wednesday
 FRI = "Fri 2026-03-20 19:00 (Europe/Berlin)"
 NOTICE = '[direct message to {who}] You are facilitating "Evening circle" on {when}.'
@@ -28,7 +23,6 @@ RELEASED = (
     '[direct message to {who}] Change of plan: you are no longer facilitating "Evening circle" on {when}, so there '
     "is nothing you need to prepare for it. Thank you for being ready to hold the space."
 )
-PROMPT = '[direct message to {who}] It\'s time: "Evening circle" starts now.'
 
 
 @pytest.fixture
@@ -38,23 +32,10 @@ def clock() -> ManualClock:
 
 async def _circle(database: Database, clock: ManualClock, rule: str) -> Console:
     """amal and ben volunteer and are trained; chen is trained but not in the rotation. The schedule is set, so the
-    first session is planned: amal's, with ben as backup."""
-    console = Console(database, clock, timezone="Europe/Berlin")
-    console.engine.limiter = RateLimiter(burst=1_000)  # the rate limit is not what is tested
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=8')
-    for name in ("amal", "ben", "chen"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    for name in ("amal", "ben"):
-        await console.as_(name)
-        await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    for name in ("amal", "ben", "chen"):
-        await console.say(f"!facilitate train Evening circle {name}")
-    await console.say(f"!circle schedule-set {rule}")
-    return console
+    first session is planned: amal's, with ben as backup. The rate limit is not what is tested."""
+    return await evening_circle(
+        database, clock, volunteers=("amal", "ben"), trained=PEOPLE, rule=rule, relax_rate_limit=True
+    )
 
 
 @pytest.fixture
@@ -88,19 +69,10 @@ def _released(console: Console, name: str) -> int:
 
 async def _notified(console: Console) -> str | None:
     """Who the next session records as told it is theirs."""
+    row = await next_session(console)
+    if row.facilitator_notified_id is None:
+        return None
     async with console.database.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    select(CircleSession).where(CircleSession.status == "scheduled").order_by(CircleSession.start_at)
-                )
-            )
-            .scalars()
-            .first()
-        )
-        assert row is not None
-        if row.facilitator_notified_id is None:
-            return None
         member = await session.get(Member, row.facilitator_notified_id)
         assert member is not None
         return member.native_id

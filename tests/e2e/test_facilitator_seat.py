@@ -5,18 +5,13 @@ power, and a seat again gives theirs back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.clock import ManualClock
-from bot.ratelimit import RateLimiter
 from bot.storage import Database
+from tests.e2e.circle_setup import RULE, START, evening_circle
 from tests.harness import Console
 
-# Monday 16 March 2026, 12:00 UTC. Berlin is UTC+1 until 29 March.
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-RULE = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'  # 30 h away: amal has her notice at once
 NOT_SEATED = (
     "[private to amal] You don't have a seat in \"Evening circle\" now, so you can't lead or change its sessions: "
     "only its facilitators who have a seat in it, and the moderators, can. Once you have a seat in it again, you can "
@@ -32,22 +27,9 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def left(database: Database, clock: ManualClock) -> Console:
     """amal and ben are trained volunteers of "Evening circle"; amal had the notice for Tuesday's session (ben backs
-    her up), then left the circle."""
-    console = Console(database, clock, timezone="Europe/Berlin")
-    console.engine.limiter = RateLimiter(burst=1_000)  # the rate limit is not what is tested
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=8')
-    for name in ("amal", "ben", "chen"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    for name in ("amal", "ben"):
-        await console.as_(name)
-        await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    for name in ("amal", "ben"):
-        await console.say(f"!facilitate train Evening circle {name}")
-    await console.say(f"!circle schedule-set {RULE}")
+    her up), then left the circle. The rate limit is not what is tested."""
+    console = await evening_circle(database, clock, volunteers=("amal", "ben"), rule=RULE, relax_rate_limit=True)
+    # RULE's first session is 30 h away: amal has her notice at once.
     assert '[direct message to amal] You are facilitating "Evening circle"' in await console.later(minutes=1)
     await console.as_("amal", "facilitator")  # the platform's facilitator role too: it gives no power over a circle
     assert 'You have left "Evening circle"' in await console.say("!circle leave Evening circle")

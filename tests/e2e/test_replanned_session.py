@@ -14,20 +14,17 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import ManualClock
-from bot.ratelimit import RateLimiter
 from bot.storage import Database
 from bot.storage.schedule_models import CircleSession, SessionStatus
+from tests.e2e.circle_setup import PEOPLE, PROMPT, RULE, START, evening_circle
 from tests.harness import Console
 
-# Monday 16 March 2026, 12:00 UTC. Berlin is UTC+1 until 29 March.
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-RULE = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'  # Tuesday 17 March, 18:00 UTC
+# RULE meets first on Tuesday 17 March, 18:00 UTC; LATER an hour later.
 LATER = '"Evening circle" weekly tue 20:00 Europe/Berlin 90m'
-PEOPLE = ("amal", "ben", "chen")
 REMINDER = (
     '[direct message to {who}] Reminder: "Evening circle" meets Tue 2026-03-17 {time} (Europe/Berlin), in {left}.'
 )
-PROMPT = '[direct message to amal] It\'s time: "Evening circle" starts now.'
+AMALS_PROMPT = PROMPT.format(who="amal")
 CALLED_OFF = (
     '[direct message to {who}] The schedule of "Evening circle" was removed, so its session on Tue 2026-03-17 19:00 '
     "(Europe/Berlin) will not take place."
@@ -42,20 +39,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def circle(database: Database, clock: ManualClock) -> Console:
     """amal (the trained facilitator), ben and chen; the schedule is set, so Tuesday's session is planned and amal,
-    30 hours ahead, has her notice."""
-    console = Console(database, clock, timezone="Europe/Berlin")
-    console.engine.limiter = RateLimiter(burst=1_000)  # the rate limit is not what is tested
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=8')
-    for name in PEOPLE:
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    await console.as_("amal")
-    await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    await console.say("!facilitate train Evening circle amal")
-    await console.say(f"!circle schedule-set {RULE}")
+    30 hours ahead, has her notice. The rate limit is not what is tested."""
+    console = await evening_circle(database, clock, volunteers=("amal",), rule=RULE, relax_rate_limit=True)
     out = await console.later(minutes=1)
     assert '[direct message to amal] You are facilitating "Evening circle" on Tue 2026-03-17 19:00' in out
     return console
@@ -99,14 +84,14 @@ async def test_a_re_planned_session_gets_its_reminders_and_prompt_exactly_once(c
     out = await _until(circle, datetime(2026, 3, 17, 19, 1, tzinfo=UTC))
     for who in PEOPLE:
         assert out.count(REMINDER.format(who=who, time="20:00", left="15 min")) == 1, (who, out)
-    assert out.count(PROMPT) == 1
+    assert out.count(AMALS_PROMPT) == 1
     # Nothing of the session comes twice, then or later.
     await circle.later(days=2)
     transcript = circle.output.getvalue()
     for who in PEOPLE:
         for left in ("24 h", "15 min"):
             assert transcript.count(REMINDER.format(who=who, time="20:00", left=left)) == 1, (who, left)
-    assert transcript.count(PROMPT) == 1
+    assert transcript.count(AMALS_PROMPT) == 1
 
 
 async def test_clearing_the_schedule_tells_members_and_the_facilitator_once(circle: Console) -> None:

@@ -3,20 +3,12 @@ waits for a seat, is not planned, not shown in ``rotation show``, not kept at th
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.clock import ManualClock
-from bot.ratelimit import RateLimiter
 from bot.storage import Database
+from tests.e2e.circle_setup import FIRST, PROMPT, RULE, START, TO_START, evening_circle
 from tests.harness import Console
-
-# Monday 16 March 2026, 12:00 UTC; the circle meets on Tuesdays at 19:00 in Berlin (18:00 UTC until 29 March).
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-RULE = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'
-FIRST = "Tue 2026-03-17 19:00 (Europe/Berlin)"
-TO_START = {"days": 1, "hours": 6}
 
 
 @pytest.fixture
@@ -26,22 +18,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def console(database: Database, clock: ManualClock) -> Console:
-    """A circle of three seats: amal and ben volunteer and are trained, then chen takes the third seat."""
-    console = Console(database, clock, timezone="Europe/Berlin")
-    console.engine.limiter = RateLimiter(burst=1_000)  # the rate limit is not what is tested
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=3')
-    for name in ("amal", "ben"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-        await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    for name in ("amal", "ben"):
-        await console.say(f"!facilitate train Evening circle {name}")
-    await console.as_("chen")
-    await console.say("!circle join Evening circle")
-    return console
+    """A circle of three seats, taken by amal, ben and chen; amal and ben volunteer and are trained. No schedule yet.
+    The rate limit is not what is tested."""
+    return await evening_circle(database, clock, volunteers=("amal", "ben"), capacity=3, relax_rate_limit=True)
 
 
 async def test_one_who_left_or_waits_for_a_seat_is_not_planned_or_shown(console: Console) -> None:
@@ -71,7 +50,7 @@ async def test_one_who_left_after_planning_is_not_kept_at_the_start(console: Con
     # rotation show already says what the start will do.
     assert f"• {FIRST}: ben (backup: nobody available)" in await console.say("!rotation show Evening circle")
     out = await console.later(**TO_START)
-    assert '[direct message to ben] It\'s time: "Evening circle" starts now.' in out
+    assert PROMPT.format(who="ben") in out
     assert "[direct message to amal] It's time" not in out
     # amal was told it was hers: she hears it no longer is.
     assert f'[direct message to amal] Change of plan: you are no longer facilitating "Evening circle" on {FIRST}' in out

@@ -13,14 +13,19 @@ from bot.clock import ManualClock
 from bot.storage import Database
 from bot.storage.models import AuditEntry, Member
 from bot.storage.schedule_models import CircleSession, FacilitatorSource
+from tests.e2e.circle_setup import (
+    FIRST,
+    PEOPLE,
+    RULE,
+    START,
+    TO_START,
+    evening_circle,
+    next_session,
+    volunteer_and_train,
+)
 from tests.harness import Console
 
-# Monday 16 March 2026, 12:00 UTC; the circle meets on Tuesdays at 19:00 in Berlin (18:00 UTC until 29 March).
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-RULE = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'
-FIRST = "Tue 2026-03-17 19:00 (Europe/Berlin)"
-FIRST_UTC = datetime(2026, 3, 17, 18, 0, tzinfo=UTC)
-TO_START = {"days": 1, "hours": 6}  # from START to the first session's start
+FIRST_UTC = datetime(2026, 3, 17, 18, 0, tzinfo=UTC)  # FIRST: Berlin is UTC+1 until 29 March
 PROMPT = 'It\'s time: "Evening circle" starts now. Open the session with !session open Evening circle.'
 
 
@@ -33,39 +38,14 @@ def clock() -> ManualClock:
 async def circle(database: Database, clock: ManualClock) -> Console:
     """amal and ben volunteer and are trained; chen is trained but not in the rotation; dana is a plain member.
     The schedule is set, so the first session (amal's, ben as backup) is planned."""
-    console = Console(database, clock, timezone="Europe/Berlin")
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=8')
-    for name in ("amal", "ben", "chen", "dana"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    for name in ("amal", "ben"):
-        await console.as_(name)
-        await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    for name in ("amal", "ben", "chen"):
-        assert "now a trained facilitator" in await console.say(f"!facilitate train Evening circle {name}")
+    console = await evening_circle(database, clock, members=(*PEOPLE, "dana"))
+    for out in (await volunteer_and_train(console, ("amal", "ben"), PEOPLE)).values():
+        assert "now a trained facilitator" in out
     await console.say(f"!circle schedule-set {RULE}")
     assert f"• {FIRST}: amal (backup: ben)" in await console.say("!rotation show Evening circle")
     out = await console.later(minutes=1)  # a moment passes (the rate limit refills): amal hears the session is hers
     assert f'[direct message to amal] You are facilitating "Evening circle" on {FIRST}' in out
     return console
-
-
-async def _next_session(console: Console) -> CircleSession:
-    async with console.database.transaction() as session:
-        row = (
-            (
-                await session.execute(
-                    select(CircleSession).where(CircleSession.status == "scheduled").order_by(CircleSession.start_at)
-                )
-            )
-            .scalars()
-            .first()
-        )
-        assert row is not None
-        return row
 
 
 async def _first(console: Console) -> CircleSession:
@@ -87,7 +67,7 @@ async def test_a_moderator_sets_someone_outside_the_rotation_and_they_lead(circl
     out = await circle.say('!rotation set "Evening circle" chen')
     assert "chen will facilitate the next session" in out
     assert "[direct message to chen] A moderator asked you to facilitate" in out
-    row = await _next_session(circle)
+    row = await next_session(circle)
     assert row.facilitator_id == await _member_id(circle, "chen")
     assert row.facilitator_source == FacilitatorSource.MODERATOR
     assert row.facilitator_set_by == await _member_id(circle, "mod")
@@ -109,7 +89,7 @@ async def test_a_moderator_sets_someone_outside_the_rotation_and_they_lead(circl
     # amal, who has led nothing, then ben.
     led = json.loads((out := await circle.say("!me export"))[out.index("{") : out.rindex("}") + 1])["sessions_led"]
     assert [(r["as"], r["assigned_by"], r["status"]) for r in led] == [("facilitator", "moderator", "closed")]
-    assert (await _next_session(circle)).facilitator_source == FacilitatorSource.ROTATION
+    assert (await next_session(circle)).facilitator_source == FacilitatorSource.ROTATION
     out = await circle.say("!rotation show Evening circle")
     assert "• Tue 2026-03-24 19:00 (Europe/Berlin): amal (backup: ben)" in out
     assert "• Tue 2026-03-31 19:00 (Europe/Berlin): ben (backup: amal)" in out
@@ -236,7 +216,7 @@ async def test_the_choice_stays_with_its_session_when_replanned_and_lapses_if_th
     await circle.as_("mod", "moderator")
     out = await circle.say("!session move Evening circle 2026-03-17 2026-03-18 19:00")
     assert "Wed 2026-03-18 19:00" in out, out
-    row = await _next_session(circle)
+    row = await next_session(circle)
     assert row.facilitator_id == await _member_id(circle, "chen")
     assert row.facilitator_source == FacilitatorSource.MODERATOR
     out = await circle.later(days=2, hours=6)  # Wednesday 18:00 UTC
@@ -260,7 +240,7 @@ async def test_a_moderator_cannot_name_someone_who_could_not_lead(circle: Consol
     await circle.as_("mod", "moderator")
     out = await circle.say('!rotation set "Evening circle" ben')
     assert 'ben is not a member of "Evening circle": only its members can facilitate it.' in out
-    assert (await _next_session(circle)).facilitator_source == FacilitatorSource.ROTATION
+    assert (await next_session(circle)).facilitator_source == FacilitatorSource.ROTATION
 
 
 async def test_a_postponed_session_keeps_the_choice_and_the_next_one_is_the_rotations(circle: Console) -> None:
@@ -273,7 +253,7 @@ async def test_a_postponed_session_keeps_the_choice_and_the_next_one_is_the_rota
     row = await _first(circle)
     assert (row.status, row.facilitator_source) == ("postponed", FacilitatorSource.MODERATOR)
     # A postponed session counts for nobody, and the choice was for that session only: amal leads the next.
-    nxt = await _next_session(circle)
+    nxt = await next_session(circle)
     assert nxt.facilitator_id == await _member_id(circle, "amal")
     assert nxt.facilitator_source == FacilitatorSource.ROTATION
 

@@ -9,11 +9,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.storage import Database
+from tests.e2e.circle_setup import RULE, START, evening_circle, volunteer_and_train
 from tests.harness import Console
-
-# Monday 16 March 2026, 12:00 UTC. Berlin moves its clocks forward on Sunday 29 March.
-START = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
-RULE = '"Evening circle" weekly tue 19:00 Europe/Berlin 90m'
 
 
 @pytest.fixture
@@ -23,23 +20,13 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def berlin(database: Database, clock: ManualClock) -> Console:
-    console = Console(database, clock, timezone="Europe/Berlin")
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle" capacity=8')
-    for name in ("amal", "ben", "chen"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    return console
+    """amal, ben and chen have joined "Evening circle"; nobody facilitates it yet and it has no schedule."""
+    return await evening_circle(database, clock)
 
 
 async def _train(console: Console, *names: str) -> None:
-    for name in names:
-        await console.as_(name)
-        await console.say("!facilitate volunteer Evening circle")
-    await console.as_("mod", "moderator")
-    for name in names:
-        out = await console.say(f"!facilitate train Evening circle {name}")
+    """Each of ``names`` volunteers and a moderator confirms their training; the console is left as the moderator."""
+    for name, out in (await volunteer_and_train(console, names, names)).items():
         assert f"{name} is now a trained facilitator" in out
 
 
@@ -178,15 +165,7 @@ async def test_moderator_override_and_step_down(berlin: Console) -> None:
 
 
 async def test_quorum_postpones_and_tells_everyone(database: Database, clock: ManualClock) -> None:
-    console = Console(database, clock, timezone="Europe/Berlin")
-    await console.prepare()
-    await console.as_("mod", "moderator")
-    await console.say('!circle create "Evening circle"')
-    for name in ("amal", "ben"):
-        await console.as_(name)
-        await console.say("!circle join Evening circle")
-    await console.as_("mod", "moderator")
-    await console.say(f"!circle schedule-set {RULE} quorum=2")
+    console = await evening_circle(database, clock, members=("amal", "ben"), capacity=None, rule=f"{RULE} quorum=2")
     await console.as_("amal")
     assert "you're confirmed" in await console.say("!session rsvp Evening circle")
     # The quorum check is 2 h before the start: Tuesday 16:00 UTC.

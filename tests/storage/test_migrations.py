@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import column, delete, func, insert, inspect, select, table, text
+from sqlalchemy import TableClause, column, delete, func, insert, inspect, select, table, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from sqlalchemy.schema import CreateTable
 from bot.clock import ManualClock
 from bot.storage import Database
 from bot.storage.migrate import current_revision, downgrade, head_revision, upgrade
-from bot.storage.models import AuditEntry, Base, Member, OutboxItem
+from bot.storage.models import AuditEntry, Base, Circle, Community, Member, OutboxItem
 from bot.storage.schedule_models import Attendance, CircleSession, SwapRequest, Timer
 from tests.storage.factories import add_circle, add_community, add_member
 
@@ -119,6 +119,74 @@ async def cascading_rows(database: Database) -> dict[str, int]:
         }
 
 
+async def add_evening_circle(
+    session: AsyncSession, clock: ManualClock, names: tuple[str, ...]
+) -> tuple[Community, Circle, list[Member]]:
+    """A community with "Evening circle" in it, and a member for each of ``names``."""
+    community = await add_community(session, clock)
+    circle = await add_circle(session, clock, community, "Evening circle")
+    return community, circle, [await add_member(session, clock, name) for name in names]
+
+
+def session_fields(circle_id: int, start: datetime, now: datetime) -> dict[str, Any]:
+    """The columns every migration gives a session, for one of an hour from ``start`` planned at ``now``."""
+    return {
+        "circle_id": circle_id,
+        "key": f"session:{circle_id}:{start.isoformat()}",
+        "original_start": start,
+        "start_at": start,
+        "end_at": start + timedelta(hours=1),
+        "created_at": now,
+    }
+
+
+def add_children(
+    session: AsyncSession, circle_id: int, number: int, member: Member, *, due: datetime, now: datetime
+) -> None:
+    """Rows that cascade from session ``number``: ``member``'s confirmed attendance, and its start timer due at
+    ``due``. A rebuild that dropped the old table with foreign keys on would delete them."""
+    session.add(Attendance(session_id=number, member_id=member.id, confirmed=True))
+    session.add(
+        Timer(key=f"start:{number}", kind="start", circle_id=circle_id, session_id=number, due_at=due, created_at=now)
+    )
+
+
+async def check_upgrade_from(database: Database, revision: str, children: dict[str, int]) -> None:
+    """Upgrade from ``revision`` to head: every row that cascades from the sessions (``children``) is still there."""
+    before, after = await upgrade(database)
+
+    assert (before, after) == (revision, head_revision())
+    assert await cascading_rows(database) == children
+
+
+async def check_downgrade_to(
+    database: Database,
+    revision: str,
+    children: dict[str, int],
+    *,
+    added: set[str] | None = None,
+    sessions: tuple[TableClause, int] | None = None,
+) -> None:
+    """Downgrade to ``revision`` and upgrade to head again. Down, ``revision`` is recorded, the session columns it did
+    not have (``added``) are gone, the sessions are all still there (``sessions``: the table as ``revision`` has it,
+    and how many rows it should hold), and so is every row that cascades from them (``children``). Back up, the
+    schema is in step with the models and has ``added`` again."""
+    await downgrade(database, revision)
+
+    assert await current_revision(database) == revision
+    if added is not None:
+        assert added.isdisjoint(await session_columns(database))
+    if sessions is not None:
+        old_table, count = sessions
+        async with database.transaction() as session:
+            assert await session.scalar(select(func.count()).select_from(old_table)) == count
+    assert await cascading_rows(database) == children
+    await upgrade(database)
+    assert await schema_differences(database) == []
+    if added is not None:
+        assert await session_columns(database) >= added
+
+
 async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
     empty_database: Database, clock: ManualClock
 ) -> None:
@@ -128,24 +196,14 @@ async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
     assert NEW_SESSION_COLUMNS.isdisjoint(await session_columns(empty_database))
     now = clock.now()
     async with empty_database.transaction() as session:
-        community = await add_community(session, clock)
-        circle = await add_circle(session, clock, community, "Evening circle")
-        mod, amal, ben, chen = [await add_member(session, clock, name) for name in ("mod", "amal", "ben", "chen")]
+        community, circle, (mod, amal, ben, chen) = await add_evening_circle(
+            session, clock, ("mod", "amal", "ben", "chen")
+        )
         leads = {1: amal, 2: ben, 3: chen, 4: ben, 5: amal, 6: chen}
         for number, lead in leads.items():
-            start = now + timedelta(days=7 * number)
+            fields = session_fields(circle.id, now + timedelta(days=7 * number), now)
             await session.execute(
-                insert(SESSIONS_0006).values(
-                    id=number,
-                    circle_id=circle.id,
-                    key=f"session:{circle.id}:{start.isoformat()}",
-                    original_start=start,
-                    start_at=start,
-                    end_at=start + timedelta(hours=1),
-                    status="scheduled",
-                    facilitator_id=lead.id,
-                    created_at=now,
-                )
+                insert(SESSIONS_0006).values(id=number, status="scheduled", facilitator_id=lead.id, **fields)
             )
         # 2: ben took it from amal in a swap. 4: chen, whom the moderator named, swapped it to ben. 6: an older swap
         # to ben, then the moderator named chen.
@@ -162,16 +220,11 @@ async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
                                target="session:6", details={"to": ben.id}, created_at=now))  # fmt: skip
         # Rows that cascade from sessions: a batch that dropped the old table with foreign keys on would delete them.
         for number in leads:
-            session.add(Attendance(session_id=number, member_id=amal.id, confirmed=True))
-            session.add(Timer(key=f"start:{number}", kind="start", circle_id=circle.id, session_id=number,
-                              due_at=now, created_at=now))  # fmt: skip
+            add_children(session, circle.id, number, amal, due=now, now=now)
     children = await cascading_rows(empty_database)
     assert children == {"attendance": 6, "swap_requests": 4, "timers": 6}
 
-    before, after = await upgrade(empty_database)
-
-    assert (before, after) == ("0006", head_revision())
-    assert await cascading_rows(empty_database) == children
+    await check_upgrade_from(empty_database, "0006", children)
     async with empty_database.transaction() as session:
         rows = (
             await session.execute(
@@ -187,16 +240,9 @@ async def test_0007_records_how_each_facilitator_was_set_and_downgrades_cleanly(
         (6, "moderator", mod.id),
     ]
 
-    await downgrade(empty_database, "0006")
-
-    assert await current_revision(empty_database) == "0006"
-    assert NEW_SESSION_COLUMNS.isdisjoint(await session_columns(empty_database))
-    async with empty_database.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(SESSIONS_0006)) == len(leads)
-    assert await cascading_rows(empty_database) == children
-    await upgrade(empty_database)
-    assert await schema_differences(empty_database) == []
-    assert await session_columns(empty_database) >= NEW_SESSION_COLUMNS
+    await check_downgrade_to(
+        empty_database, "0006", children, added=NEW_SESSION_COLUMNS, sessions=(SESSIONS_0006, len(leads))
+    )
 
 
 # --- 0008: who was last told a session is theirs to lead -----------------------------------------------------------
@@ -210,9 +256,7 @@ async def test_0008_records_who_was_told_and_downgrades_cleanly(empty_database: 
     assert COLUMNS_0008.isdisjoint(await session_columns(empty_database))
     now = clock.now()
     async with empty_database.transaction() as session:
-        community = await add_community(session, clock)
-        circle = await add_circle(session, clock, community, "Evening circle")
-        amal, ben = [await add_member(session, clock, name) for name in ("amal", "ben")]
+        _community, circle, (amal, ben) = await add_evening_circle(session, clock, ("amal", "ben"))
         # number: (status, facilitator, source, notice timer status or None for no timer)
         sessions: dict[int, tuple[str, Member | None, str, str | None]] = {
             1: ("scheduled", amal, "rotation", "done"),  # the notice went out
@@ -224,62 +268,38 @@ async def test_0008_records_who_was_told_and_downgrades_cleanly(empty_database: 
             7: ("closed", amal, "rotation", "done"),  # over: nothing more to tell anyone
         }
         for number, (status, lead, source, notice) in sessions.items():
-            start = now + timedelta(days=7 * number)
+            fields = session_fields(circle.id, now + timedelta(days=7 * number), now)
             await session.execute(
                 insert(SESSIONS_0007).values(
                     id=number,
-                    circle_id=circle.id,
-                    key=f"session:{circle.id}:{start.isoformat()}",
-                    original_start=start,
-                    start_at=start,
-                    end_at=start + timedelta(hours=1),
                     status=status,
                     facilitator_id=lead.id if lead else None,
                     facilitator_source=source,
-                    created_at=now,
+                    **fields,
                 )
             )
-            session.add(Attendance(session_id=number, member_id=amal.id, confirmed=True))
-            session.add(Timer(key=f"start:{number}", kind="start", circle_id=circle.id, session_id=number,
-                              due_at=now, created_at=now))  # fmt: skip
+            add_children(session, circle.id, number, amal, due=now, now=now)
             if notice is not None:
                 session.add(Timer(key=f"notice:{number}", kind="facilitator_notice", circle_id=circle.id,
                                   session_id=number, status=notice, due_at=now, created_at=now))  # fmt: skip
     children = await cascading_rows(empty_database)
     assert children == {"attendance": 7, "swap_requests": 0, "timers": 13}
 
-    before, after = await upgrade(empty_database)
-
-    assert (before, after) == ("0007", head_revision())
-    assert await cascading_rows(empty_database) == children
+    await check_upgrade_from(empty_database, "0007", children)
     async with empty_database.transaction() as session:
         rows = (await session.execute(select(CircleSession.id, CircleSession.facilitator_notified_id))).all()
     assert sorted(rows) == [(1, amal.id), (2, None), (3, None), (4, ben.id), (5, amal.id), (6, None), (7, None)]
 
-    await downgrade(empty_database, "0007")
-
-    assert await current_revision(empty_database) == "0007"
-    assert COLUMNS_0008.isdisjoint(await session_columns(empty_database))
-    async with empty_database.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(SESSIONS_0007)) == len(sessions)
-    assert await cascading_rows(empty_database) == children
-    await upgrade(empty_database)
-    assert await schema_differences(empty_database) == []
-    assert await session_columns(empty_database) >= COLUMNS_0008
+    await check_downgrade_to(
+        empty_database, "0007", children, added=COLUMNS_0008, sessions=(SESSIONS_0007, len(sessions))
+    )
 
 
 # --- 0009: ids are never reused ------------------------------------------------------------------------------------
 
 
 async def _add_session(session: AsyncSession, circle_id: int, start: datetime, now: datetime) -> CircleSession:
-    row = CircleSession(
-        circle_id=circle_id,
-        key=f"session:{circle_id}:{start.isoformat()}",
-        original_start=start,
-        start_at=start,
-        end_at=start + timedelta(hours=1),
-        created_at=now,
-    )
+    row = CircleSession(**session_fields(circle_id, start, now))
     session.add(row)
     await session.flush()
     return row
@@ -305,15 +325,11 @@ async def test_0009_never_gives_an_id_twice_and_keeps_every_row(empty_database: 
     await upgrade(empty_database, "0008")
     now = clock.now()
     async with empty_database.transaction() as session:
-        community = await add_community(session, clock)
-        circle = await add_circle(session, clock, community, "Evening circle")
-        amal, ben, _chen = [await add_member(session, clock, name) for name in ("amal", "ben", "chen")]
+        community, circle, (amal, ben, _chen) = await add_evening_circle(session, clock, ("amal", "ben", "chen"))
         rows = [await _add_session(session, circle.id, now + timedelta(days=7 * week), now) for week in (1, 2, 3)]
         for row in rows:
-            session.add(Attendance(session_id=row.id, member_id=amal.id, confirmed=True))
+            add_children(session, circle.id, row.id, amal, due=row.start_at, now=now)
             session.add(SwapRequest(session_id=row.id, from_member=amal.id, to_member=ben.id, created_at=now))
-            session.add(Timer(key=f"start:{row.id}", kind="start", circle_id=circle.id, session_id=row.id,
-                              due_at=row.start_at, created_at=now))  # fmt: skip
         # The third session was re-planned away before the upgrade, after its reminder went out.
         gone = rows[-1].id
         await session.delete(rows[-1])
@@ -324,10 +340,7 @@ async def test_0009_never_gives_an_id_twice_and_keeps_every_row(empty_database: 
     children = await cascading_rows(empty_database)
     assert children == {"attendance": 2, "swap_requests": 2, "timers": 2}
 
-    before, after = await upgrade(empty_database)
-
-    assert (before, after) == ("0008", head_revision())
-    assert await cascading_rows(empty_database) == children
+    await check_upgrade_from(empty_database, "0008", children)
     async with empty_database.transaction() as session:
         assert list((await session.execute(select(CircleSession.id).order_by(CircleSession.id))).scalars()) == kept
         assert await session.scalar(select(func.count()).select_from(Member)) == 3
@@ -337,14 +350,7 @@ async def test_0009_never_gives_an_id_twice_and_keeps_every_row(empty_database: 
     deleted, added = await _replace_highest(
         empty_database,
         CircleSession,
-        lambda _: CircleSession(
-            circle_id=circle.id,
-            key=f"session:{circle.id}:{start.isoformat()}",
-            original_start=start,
-            start_at=start,
-            end_at=start,
-            created_at=now,
-        ),
+        lambda _: CircleSession(**(session_fields(circle.id, start, now) | {"end_at": start})),
     )
     assert added > deleted
     deleted, added = await _replace_highest(
@@ -367,12 +373,7 @@ async def test_0009_never_gives_an_id_twice_and_keeps_every_row(empty_database: 
     )
     assert added > deleted
 
-    await downgrade(empty_database, "0008")
-
-    assert await current_revision(empty_database) == "0008"
-    assert await cascading_rows(empty_database) == children
-    await upgrade(empty_database)
-    assert await schema_differences(empty_database) == []
+    await check_downgrade_to(empty_database, "0008", children)
 
 
 async def test_sqlite_tables_have_autoincrement_as_the_models_say(database: Database) -> None:
