@@ -112,7 +112,7 @@ class Application:
             checkin_prompts=scheduling.checkin_prompts,
             quiet_after=scheduling.quiet_after,
         )
-        flow = SessionFlow(self.messages, prefixes)
+        flow = SessionFlow(self.messages, prefixes, self.policy)
         self.scheduler = SessionScheduler(
             self.database, self.clock, flow, self.policy, self.deliverer.wake, metrics=self.metrics
         )

@@ -77,7 +77,7 @@ class Console:
         self.deliverer = Deliverer(database, clock)
         self.safety = Safety(Detector.build(settings), settings, RESOURCES, catalogue())
         self.policy = policy or SchedulingPolicy()
-        flow = SessionFlow(catalogue(), {})
+        flow = SessionFlow(catalogue(), {}, self.policy)
         self.scheduler = SessionScheduler(database, clock, flow, self.policy, self.deliverer.wake)
         self.engine = Engine(
             database=database,

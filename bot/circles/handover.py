@@ -5,8 +5,10 @@ facilitator notice (``scheduling.facilitator_notice`` ahead), a moderator's ``ro
 swap, or the prompt at its start. Whenever the session then goes to someone else (a moderator names another person, a
 swap is accepted, the start-time check hands it to the backup or the rotation, a re-plan gives it to someone else),
 that person is told privately, so nobody prepares for and turns up to a session that is no longer theirs. Someone
-the rotation picked who had not been told yet hears nothing. The new facilitator gets the facilitator notice at once
-when it would otherwise never come to them (its time passed before the session became theirs).
+the rotation picked who had not been told yet hears nothing: the facilitator notice makes the start-time check
+first, so whoever would not lead the session at its start is never told it is theirs. The new facilitator gets the
+facilitator notice at once when it would otherwise never come to them (its time passed before the session became
+theirs).
 
 Everything goes through the outbox in the caller's transaction, keyed by session, person and moment: a decision that
 is retried after a crash was rolled back with its messages, so each is queued once.

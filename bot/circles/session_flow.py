@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.circles import handover
-from bot.circles.facilitation import lead_at_start
+from bot.circles.facilitation import LeadAtStart, choose_for, lead_at_start
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.rotation import LapseReason
 from bot.circles.timer_batch import locked_sessions
@@ -60,9 +61,13 @@ def format_when(messages: Catalogue, locale: str, moment: datetime, zone: ZoneIn
 class SessionFlow:
     """Composes and queues the messages of a session's life."""
 
-    def __init__(self, messages: Catalogue, prefixes: Mapping[Platform, str]) -> None:
+    def __init__(
+        self, messages: Catalogue, prefixes: Mapping[Platform, str], policy: SchedulingPolicy | None = None
+    ) -> None:
         self.messages = messages
         self.prefixes = dict(prefixes)
+        # The scheduler's policy: the facilitator notice, fired by a timer without it, needs its monthly cap.
+        self.policy = policy or SchedulingPolicy()
 
     def prefix(self, community: Community) -> str:
         platform = Platform(community.platform)
@@ -191,16 +196,68 @@ class SessionFlow:
         now: datetime,
         zone: ZoneInfo,
     ) -> None:
-        """Tell the facilitator on rotation, well ahead, that the session is theirs."""
+        """Tell the facilitator on rotation, well ahead, that the session is theirs. Whoever would not lead it at its
+        start (stepped down, away then, left the circle, no longer trained) is not told: the session goes now to
+        whoever the start would give it to (:meth:`_lead`, with the moderators told why a moderator's choice
+        lapsed), with a backup other than them, and the notice goes to that person."""
         await _lock(session, row)  # who leads it after a ``rotation set`` or swap that committed meanwhile
-        facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
+        planned = row.facilitator_id
+        if planned is None:
+            return  # nobody was available when it was planned (or their data is gone): the start looks again
+        facilitator, lead = await self._lead(
+            session, community, circle, row, now, zone, self.policy.monthly_cap, moment="notice"
+        )
         if facilitator is None:
-            return
-        await handover.release(self, session, community, circle, row, now, keep=facilitator.id)
+            return  # nobody can lead it now: the start tries the rotation again, and says so if nobody can then
+        if lead.changed:
+            # Their backup is the fairest other eligible facilitator, as after a ``rotation set``: not themselves
+            # (the backup took over) nor someone who cannot lead it either.
+            backup = await choose_for(
+                session,
+                circle.id,
+                row.start_at,
+                now,
+                self.policy.monthly_cap,
+                exclude=frozenset({facilitator.id, planned}),
+            )
+            row.backup_id = backup.primary
         # The start is part of the key, so a notice of a new time is never taken for one already sent. (A re-planned
         # session is a new row, and ids are never reused since migration 0009, so the id alone would now do.)
         key = f"notice:{row.id}:{facilitator.id}:{row.start_at.isoformat()}"
         await handover.notice(self, session, community, circle, row, facilitator, now, key)
+
+    async def _lead(
+        self,
+        session: AsyncSession,
+        community: Community,
+        circle: Circle,
+        row: CircleSession,
+        now: datetime,
+        zone: ZoneInfo,
+        monthly_cap: int | None,
+        *,
+        moment: Literal["notice", "start"],
+    ) -> tuple[Member | None, LeadAtStart]:
+        """Give ``row`` to whoever leads it at its start (:func:`bot.circles.facilitation.lead_at_start`): the one
+        assigned, while they still lead it, else the backup or the rotation's fresh choice. Whoever was told it was
+        theirs and no longer leads it is told so; when a moderator's choice lapsed, the moderators are told why
+        (once for each ``moment``). Returns the facilitator (None: nobody) and the decision."""
+        lead = await lead_at_start(session, row, now, monthly_cap)
+        lapsed = row.facilitator_id if lead.lapsed is not None else None
+        if lead.changed:
+            row.facilitator_id = lead.member_id
+            row.facilitator_source = FacilitatorSource.ROTATION
+            row.facilitator_set_by = None
+        facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
+        await handover.release(self, session, community, circle, row, now, keep=row.facilitator_id)
+        if lead.lapsed is not None:
+            # The start keeps the key it always had; a lapse found at the notice has its own, so a later choice
+            # that lapses again at the start is still reported.
+            key = f"lapsed:{row.id}:moderators" if moment == "start" else f"lapsed:{row.id}:{moment}:moderators"
+            await self._choice_lapsed(
+                session, community, circle, row, now, zone, lead.lapsed, lapsed, facilitator, key=key
+            )
+        return facilitator, lead
 
     async def confirmed(self, session: AsyncSession, row: CircleSession) -> int:
         return int(
@@ -258,16 +315,9 @@ class SessionFlow:
         was theirs and no longer leads it is told so. With nobody eligible, tell the members and the moderators
         rather than stay silent."""
         await _lock(session, row)  # a ``rotation set`` or swap that committed meanwhile counts
-        lead = await lead_at_start(session, row, now, policy.monthly_cap)
-        lapsed = row.facilitator_id if lead.lapsed is not None else None
-        if lead.changed:
-            row.facilitator_id = lead.member_id
-            row.facilitator_source = FacilitatorSource.ROTATION
-            row.facilitator_set_by = None
-        facilitator = await session.get(Member, row.facilitator_id) if row.facilitator_id else None
-        await handover.release(self, session, community, circle, row, now, keep=row.facilitator_id)
-        if lead.lapsed is not None:
-            await self._choice_lapsed(session, community, circle, row, now, zone, lead.lapsed, lapsed, facilitator)
+        facilitator, lead = await self._lead(
+            session, community, circle, row, now, zone, policy.monthly_cap, moment="start"
+        )
         if facilitator is None:
             row.status = SessionStatus.UNSTAFFED
             await self.tell_members(session, community, circle, row, "unstaffed", "session.unstaffed", now)
@@ -305,6 +355,8 @@ class SessionFlow:
         reason: LapseReason,
         lapsed: int | None,
         facilitator: Member | None,
+        *,
+        key: str,
     ) -> None:
         """Tell the moderators that the person a moderator named cannot lead the session, why, and who leads it
         instead; and record it in the audit log (ids only, blanked if either person is later forgotten)."""
@@ -320,7 +372,7 @@ class SessionFlow:
         await self.tell_moderators(
             session,
             community,
-            f"lapsed:{row.id}:moderators",
+            key,
             "rotation.lapsed.moderators" if facilitator is not None else "rotation.lapsed.moderators_nobody",
             now,
             **params,
