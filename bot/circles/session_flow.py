@@ -19,7 +19,6 @@ from bot.circles import handover
 from bot.circles.facilitation import LeadAtStart, choose_for, lead_at_start
 from bot.circles.planning import SchedulingPolicy
 from bot.circles.rotation import LapseReason
-from bot.circles.timer_batch import locked_sessions
 from bot.delivery.outbox import enqueue, enqueue_to_moderators
 from bot.i18n import Catalogue
 from bot.model import Platform
@@ -474,11 +473,14 @@ async def _lock(session: AsyncSession, row: CircleSession) -> None:
     On SQLite nothing to do: every transaction begins IMMEDIATE (bot/storage/db.py), so no other connection can have
     committed since the row was read in this one; the re-read was most of what a facilitator notice cost in a burst.
     """
-    if session.get_bind().dialect.name == "sqlite" or row.id in locked_sessions(session):
+    if session.get_bind().dialect.name == "sqlite":
         return
     await session.execute(
         select(CircleSession)
         .where(CircleSession.id == row.id)
-        .with_for_update()
+        # NOWAIT: a command changing this session (a move, a cancellation) locks it before the timers its change
+        # deletes, the opposite order to a timer's batch; waiting here could deadlock. The timer fails instead, its
+        # savepoint is undone, and it is tried again a few seconds later.
+        .with_for_update(nowait=True)
         .execution_options(populate_existing=True)
     )

@@ -35,7 +35,6 @@ __all__ = [
     "failures",
     "hold",
     "limits_for",
-    "locked_sessions",
     "mark_fired",
     "next_due",
     "prime",
@@ -194,22 +193,10 @@ async def rows_for(
             .join(Circle, Circle.id == CircleSession.circle_id)
             .join(Community, Community.id == Circle.community_id)
             .where(CircleSession.id == timer.session_id, Circle.id == timer.circle_id)
-            # Locked as it is read: a command changing the session waits for the batch, and the flow's own
-            # lock-and-reread (session_flow._lock) is not needed again.
-            .with_for_update(of=CircleSession)
             .execution_options(populate_existing=True)
         )
     ).one_or_none()
-    if found is None:
-        return None
-    locked_sessions(session).add(found[0].id)
-    return found[0], found[1], found[2]
-
-
-def locked_sessions(session: AsyncSession) -> set[int]:
-    """The ids of the session rows locked (and read afresh) in ``session``'s current transaction."""
-    locked: set[int] = session.info.setdefault("locked_sessions", set())
-    return locked
+    return (found[0], found[1], found[2]) if found is not None else None
 
 
 async def mark_fired(session: AsyncSession, outcomes: list[Outcome]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -93,7 +93,9 @@ class Deliverer:
         """Something was enqueued: deliver it now rather than at the next poll."""
         self._wake.set()
 
-    async def _lease(self, now: datetime, limit: int = BATCH) -> list[OutboxItem]:
+    async def _lease(
+        self, now: datetime, limit: int = BATCH, *, urgent_only: bool = False, exclude: Collection[int] = ()
+    ) -> list[OutboxItem]:
         platforms = [platform.value for platform in self.senders]
         async with self.database.transaction() as session:
             statement = (
@@ -103,6 +105,9 @@ class Deliverer:
                     OutboxItem.due_at <= now,
                     OutboxItem.platform.in_(platforms),
                     or_(OutboxItem.leased_until.is_(None), OutboxItem.leased_until <= now),
+                    *([OutboxItem.escalation_id.is_not(None)] if urgent_only else []),
+                    # Still waiting in this process (its lease may have run out behind slow sends): not again.
+                    *([OutboxItem.id.not_in(exclude)] if exclude else []),
                 )
                 .order_by(URGENCY, OutboxItem.due_at, OutboxItem.id)
                 .limit(limit)
@@ -143,7 +148,34 @@ class Deliverer:
             if dispatch.errors:
                 raise dispatch.errors[0]
 
+    async def _still_ours(self, item: OutboxItem) -> bool:
+        """Whether ``item``, leased some time ago, is still this process's to send: if half its lease has gone by (it
+        waited behind slow sends to its destination), the lease is renewed, unless it ended and another process took
+        the item meanwhile, which then sends it instead (this process never leases an item it still holds)."""
+        now = self.clock.now()
+        held = item.leased_until
+        if held is None or now < held - self.lease / 2:
+            return True
+        renewed = now + self.lease
+        async with self.database.transaction() as session:
+            result = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == item.id,
+                    OutboxItem.status == OutboxStatus.PENDING,
+                    OutboxItem.leased_until == held,
+                )
+                .values(leased_until=renewed)
+            )
+        if getattr(result, "rowcount", 0) != 1:
+            log.info("outbox item %s was taken again after its lease ended; not sending it here", item.id)
+            return False
+        item.leased_until = renewed
+        return True
+
     async def _deliver(self, item: OutboxItem) -> int:
+        if not await self._still_ours(item):
+            return 0
         sender = self.senders[Platform(item.platform)]
         delivery = Delivery(
             key=item.key,
@@ -279,11 +311,16 @@ class Deliverer:
                 self._wake.clear()
                 try:
                     room = BATCH - dispatch.in_flight
-                    full = room <= 0
-                    if not full:
-                        items = await self._lease(self.clock.now(), room)
+                    if room > 0:
+                        items = await self._lease(self.clock.now(), room, exclude=dispatch.queued_ids)
                         full = len(items) == room
-                        dispatch.add(items)
+                    else:
+                        # Full of ordinary items: what concerns a crisis is still taken at once, beyond the cap.
+                        items = await self._lease(
+                            self.clock.now(), BATCH, urgent_only=True, exclude=dispatch.queued_ids
+                        )
+                        full = True
+                    dispatch.add(items)
                     for error in dispatch.errors:
                         log.error("outbox delivery failed; its items are sent again when their lease ends: %r", error)
                     dispatch.errors.clear()

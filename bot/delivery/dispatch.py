@@ -1,5 +1,5 @@
-"""Serving leased outbox items: each destination in order, several destinations at once, and moderator alerts never
-waiting for a free place behind ordinary deliveries.
+"""Serving leased outbox items: each destination in order, several destinations at once, and what concerns a crisis
+never waiting behind ordinary deliveries.
 
 Items can be added while others are being sent: a crisis alert written while a slow direct chat is being created
 starts at once instead of waiting for that whole batch to end.
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from bot.storage.models import OutboxItem
 
-__all__ = ["Dispatch", "destination", "is_alert"]
+__all__ = ["Dispatch", "destination", "is_alert", "is_urgent"]
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,19 @@ def is_alert(item: OutboxItem) -> bool:
     return item.escalation_id is not None and item.kind == "room"
 
 
+def is_urgent(item: OutboxItem) -> bool:
+    """Part of a crisis: a moderator alert, or the private reply to the person it is about."""
+    return item.escalation_id is not None
+
+
 class Dispatch:
     """Sends items through ``deliver`` (which returns 1 when delivered, 0 when it will be retried later).
 
-    Up to ``concurrency`` destinations are served at once, each destination's items one by one in the order they
-    were added. A destination whose first item is an alert is served under a separate limit, so alerts never wait
-    for a place behind direct chats being created. ``on_free`` is called each time a destination has been served.
+    Up to ``concurrency`` ordinary items are sent at once, to different destinations; each destination's items go one
+    by one. Urgent items (:func:`is_urgent`) are sent under a limit of their own, so they never wait for a place
+    behind direct chats being created, and go before the ordinary items their destination has not started yet (the
+    moderators' room may have a notice queued when an alert comes). ``on_free`` is called each time a destination
+    has been served. An item already queued is not queued again.
     """
 
     def __init__(
@@ -50,26 +57,45 @@ class Dispatch:
         self._deliver = deliver
         self._on_free = on_free
         self._gate = asyncio.Semaphore(concurrency)
-        self._alert_gate = asyncio.Semaphore(concurrency)
+        self._urgent_gate = asyncio.Semaphore(concurrency)
         self._queues: dict[Destination, deque[OutboxItem]] = {}
         self._workers: dict[Destination, asyncio.Task[None]] = {}
+        self._queued: dict[int, OutboxItem] = {}
         self._idle = asyncio.Event()
         self._idle.set()
-        self.in_flight = 0
-        """Items added and not yet served (each is leased in the database until then)."""
         self.delivered = 0
         self.errors: list[BaseException] = []
         """Failures outside the platform call (the database, while marking an item): the item and those after it
         for the same destination stay leased, and are sent again when their lease ends."""
 
+    @property
+    def queued_ids(self) -> set[int]:
+        """The ids of the items added and not yet served: the next lease leaves them out."""
+        return set(self._queued)
+
+    @property
+    def in_flight(self) -> int:
+        """Items added and not yet served (each is leased in the database until then)."""
+        return len(self._queued)
+
     def add(self, items: Iterable[OutboxItem]) -> None:
-        """Queue ``items`` (already in urgency order) behind what each destination still has to send."""
+        """Queue ``items`` (already in urgency order) behind what each destination still has to send; an urgent item
+        goes before the ordinary ones not started yet."""
         for item in items:
+            if item.id in self._queued:
+                continue  # the deliverer leaves out what is queued; drains that overlap may still bring it twice
+            self._queued[item.id] = item
             where = destination(item)
-            self._queues.setdefault(where, deque()).append(item)
-            self.in_flight += 1
+            queue = self._queues.setdefault(where, deque())
+            if is_urgent(item):
+                ahead = 0
+                while ahead < len(queue) and is_urgent(queue[ahead]):
+                    ahead += 1
+                queue.insert(ahead, item)
+            else:
+                queue.append(item)
             if where not in self._workers:
-                self._workers[where] = asyncio.create_task(self._serve(where, is_alert(item)), name="outbox")
+                self._workers[where] = asyncio.create_task(self._serve(where), name="outbox")
                 self._idle.clear()
 
     async def idle(self) -> None:
@@ -86,25 +112,32 @@ class Dispatch:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
             raise
 
-    async def _serve(self, where: Destination, alert: bool) -> None:
+    async def _serve(self, where: Destination) -> None:
         queue = self._queues[where]
         try:
-            async with self._alert_gate if alert else self._gate:
-                while queue:
+            while queue:
+                head = queue[0]
+                gate = self._urgent_gate if is_urgent(head) else self._gate
+                async with gate:
+                    if queue[0] is not head:
+                        continue  # an urgent item came first while this waited: it goes now, under its own limit
+                    item = queue.popleft()
                     try:
                         # Awaited before adding: ``x += await y`` would read x first and lose concurrent counts.
-                        delivered = await self._deliver(queue[0])
+                        delivered = await self._deliver(item)
                     except asyncio.CancelledError:
+                        self._queued.pop(item.id, None)
                         raise
                     except BaseException as error:  # handed to whoever waits on this dispatch
+                        self._queued.pop(item.id, None)
                         self.errors.append(error)
                         break
+                    self._queued.pop(item.id, None)
                     self.delivered += delivered
-                    queue.popleft()
-                    self.in_flight -= 1
-                    await asyncio.sleep(0)  # long runs must not starve the platforms' heartbeats
+                await asyncio.sleep(0)  # long runs must not starve the platforms' heartbeats
         finally:
-            self.in_flight -= len(queue)
+            for left in queue:
+                self._queued.pop(left.id, None)
             queue.clear()
             del self._queues[where]
             del self._workers[where]

@@ -388,3 +388,20 @@ async def test_a_timer_held_back_by_one_process_is_not_tried_by_another(
     assert sorted(await asyncio.gather(first.run_due(), second.run_due(), first.run_due())) == [0, 0, 1]
     assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
     await sent_once(console.database, burst)
+
+
+async def test_reminders_do_not_wait_for_a_session_a_command_is_changing(
+    console: Console, burst: list[int], second_database: Database
+) -> None:
+    if console.database.dialect != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite's one connection serialises commands and timers")
+    busy_session, _ = await session_and_minutes(console.database, burst[0])
+    runner = scheduler(console, 100)
+    # Another process's command holds the session row (as a move or a cancellation does before deleting timers):
+    # a batch that waited for it while holding the timers that command deletes next would deadlock.
+    async with second_database.transaction() as other:
+        await other.execute(select(CircleSession).where(CircleSession.id == busy_session).with_for_update())
+        fired = await asyncio.wait_for(runner.run_due(), timeout=30)
+    assert fired == len(burst)
+    assert set((await statuses(console.database, burst)).values()) == {TimerStatus.DONE}
+    await sent_once(console.database, burst)

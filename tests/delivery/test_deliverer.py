@@ -403,3 +403,121 @@ async def test_a_database_failure_while_marking_keeps_the_item_for_after_its_lea
     assert await deliverer.drain() == 1  # sent again under the same key, shown once
     assert len(sender.shown) == 1
     assert sender.calls == ["alert:1:new", "alert:1:new"]
+
+
+class SlowSends:
+    """A platform where each send to ``slow_target`` takes ``seconds`` of the deliverer's clock (and wakes it, so it
+    leases again meanwhile, as it would on a busy bot); records every call."""
+
+    def __init__(self, clock: ManualClock, slow_target: str, seconds: float) -> None:
+        self.clock = clock
+        self.slow_target = slow_target
+        self.seconds = seconds
+        self.deliverer: Deliverer | None = None
+        self.calls: list[str] = []
+
+    async def send(self, delivery: Delivery) -> None:
+        self.calls.append(delivery.key)
+        if delivery.target == self.slow_target:
+            self.clock.advance(timedelta(seconds=self.seconds))
+            assert self.deliverer is not None
+            self.deliverer.wake()
+            for _ in range(5):  # let the deliverer's loop take its turn while this send is "on the wire"
+                await asyncio.sleep(0)
+
+
+async def test_items_waiting_past_their_lease_are_sent_once(database: Database, clock: ManualClock) -> None:
+    community_id = await _community(database, clock)
+    for number in range(4):  # each send takes 40 s: the last ones wait longer than their 60 s lease
+        await _enqueue(database, clock, community_id, f"dm{number}", "dm", "slow-person", f"reminder {number}")
+    sender = SlowSends(clock, "slow-person", 40)
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    sender.deliverer = deliverer
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(deliverer.run(stop, poll=3600))
+    deliverer.wake()
+    await _until(lambda: len(sender.calls) >= 4, "every reminder")
+    await asyncio.sleep(0.1)  # any second copy would be sent now
+    stop.set()
+    await running
+    assert sender.calls == ["dm0", "dm1", "dm2", "dm3"]  # in order, each once
+    assert all(item.status == OutboxStatus.DELIVERED for item in await _items(database))
+
+
+async def test_an_item_another_process_took_after_its_lease_ended_is_not_sent_here(
+    database: Database, clock: ManualClock
+) -> None:
+    community_id = await _community(database, clock)
+    for number in range(2):
+        await _enqueue(database, clock, community_id, f"dm{number}", "dm", "slow-person", f"reminder {number}")
+    first = SlowSends(clock, "slow-person", 45)  # a slow send, within its own lease
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: first})
+    first.deliverer = deliverer
+    other = FlakySender()
+    other_process = Deliverer(database, clock, {Platform.CONSOLE: other})
+    check = deliverer._still_ours
+
+    async def other_process_first(item: OutboxItem) -> bool:
+        if item.key == "dm1":  # dm1 waited behind dm0 until its lease ended; another process took and sent it
+            clock.advance(timedelta(seconds=30))
+            assert await other_process.drain() == 1
+        return await check(item)
+
+    deliverer._still_ours = other_process_first  # type: ignore[method-assign]
+    assert await deliverer.drain() == 1
+    assert first.calls == ["dm0"]  # dm1 was not sent a second time here
+    assert [d.key for d in other.shown] == ["dm1"]
+
+
+async def test_an_alert_is_not_held_up_by_a_notice_waiting_for_the_same_room(
+    database: Database, clock: ManualClock
+) -> None:
+    community_id = await _community(database, clock)
+    # Every ordinary place is taken by direct chats that hang; then the moderators' room gets an ordinary notice (a
+    # session nobody can lead) and, after it, a crisis alert.
+    for number in range(8):
+        await _enqueue(database, clock, community_id, f"dm{number}", "dm", f"person{number}", "hello")
+    await _enqueue(database, clock, community_id, "unstaffed", "room", "#mods", "nobody can lead")
+    await _enqueue(database, clock, community_id, "alert", "room", "#mods", "alert text", escalation=True)
+    sender = SlowDestination("")
+    hanging = asyncio.Event()
+
+    async def send(delivery: Delivery) -> None:
+        if delivery.kind == "dm":
+            await hanging.wait()
+        sender.shown.append((delivery.target, delivery.text))
+
+    sender.send = send  # type: ignore[method-assign]
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: sender})
+    draining = asyncio.ensure_future(deliverer.drain())
+    await _until(lambda: ("#mods", "alert text") in sender.shown, "the alert")
+    assert sender.shown == [("#mods", "alert text")]  # the notice still waits for a place; the alert did not
+    hanging.set()
+    assert await draining == 10
+
+
+async def test_a_crisis_is_leased_even_when_the_outbox_is_full(database: Database, clock: ManualClock) -> None:
+    community_id = await _community(database, clock)
+    for number in range(60):  # more than can be leased at once, all hanging
+        await _enqueue(database, clock, community_id, f"dm{number}", "dm", f"person{number}", "hello")
+    hanging = asyncio.Event()
+    shown: list[str] = []
+
+    class Hanging:
+        async def send(self, delivery: Delivery) -> None:
+            if delivery.kind == "dm" and delivery.escalation_id is None:
+                await hanging.wait()
+            shown.append(delivery.key)
+
+    deliverer = Deliverer(database, clock, {Platform.CONSOLE: Hanging()})
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(deliverer.run(stop, poll=3600))
+    deliverer.wake()
+    await asyncio.sleep(0.1)  # the first 50 are leased and hang
+    await _enqueue(database, clock, community_id, "alert", "room", "#mods", "alert text", escalation=True)
+    deliverer.wake()
+    await _until(lambda: shown == ["alert"], "the alert")
+    hanging.set()
+    await _until(lambda: len(shown) == 61, "everything")
+    stop.set()
+    await running
