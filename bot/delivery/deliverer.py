@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
-from bot.delivery.dispatch import Dispatch
+from bot.delivery.dispatch import Dispatch, is_alert
 from bot.delivery.outbox import Delivery, enqueue, enqueue_to_moderators
 from bot.errors import DeliveryRefused, PlatformError
 from bot.i18n import Catalogue, catalogue
@@ -205,7 +205,7 @@ class Deliverer:
                 .where(OutboxItem.id == item.id)
                 .values(status=OutboxStatus.DELIVERED, delivered_at=now, text="", leased_until=None, last_error=None)
             )
-        kind = "alert" if item.escalation_id is not None and item.kind == "room" else item.kind
+        kind = "alert" if is_alert(item) else item.kind
         self.metrics.deliveries.labels(kind).inc()
         self.metrics.delivery_latency.labels(kind).observe(max(0.0, (now - item.created_at).total_seconds()))
         log.info("delivered outbox item %s (%s) after %d attempt(s)", item.id, item.kind, item.attempts)
@@ -234,7 +234,7 @@ class Deliverer:
             if item.fallback:
                 await self._to_fallback(session, item, now)
                 status = OutboxStatus.FAILED
-            elif item.escalation_id is not None and item.kind == "room":
+            elif is_alert(item):
                 # An alert with nowhere else to go is never dropped: keep trying, loudly.
                 status = OutboxStatus.PENDING
             else:

@@ -14,6 +14,7 @@ from nio import AsyncClient, RoomGetEventResponse, RoomMessagesError
 
 from bot.adapters.matrix.adapter import ANSWER_WINDOW
 from bot.clock import ManualClock
+from bot.config import Settings
 from tests.matrix.conftest import World
 from tests.matrix.people import Person, running
 
@@ -28,15 +29,20 @@ async def _sent_at(person: Person, room_id: str, event_id: str) -> int:
     return int(answer.event.server_timestamp)
 
 
+async def _ran_once(world: World, settings: Settings) -> None:
+    """The bot runs once (so a sync token is stored) and answers alice's ``!help``, then stops."""
+    async with running(settings, timeline_limit=TIMELINE_LIMIT):
+        await world.alice.say(world.general, "!help")
+        await world.alice.expect(lambda s: s.sender == world.bot.user_id and "circle join" in s.body)
+
+
 async def test_messages_beyond_a_truncated_catch_up_sync_are_read_by_backfill(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     alice, moderator, bot, general = world.alice, world.moderator, world.bot.user_id, world.general
     await moderator.join(world.moderators)
     settings = world.settings()
-    async with running(settings, timeline_limit=TIMELINE_LIMIT):
-        await alice.say(general, "!help")
-        await alice.expect(lambda s: s.sender == bot and "circle join" in s.body)
+    await _ran_once(world, settings)
 
     # While the bot is down, more than the sync timeline holds: the crisis message is the oldest, so only a backfill
     # reaches it; then an old command, chatter, and a recent command.
@@ -77,9 +83,7 @@ async def test_a_restart_with_nothing_missed_backfills_nothing_and_answers_once(
 ) -> None:
     alice, bot, general = world.alice, world.bot.user_id, world.general
     settings = world.settings()
-    async with running(settings, timeline_limit=TIMELINE_LIMIT):
-        await alice.say(general, "!help")
-        await alice.expect(lambda s: s.sender == bot and "circle join" in s.body)
+    await _ran_once(world, settings)
     await alice.say(general, "!help")  # one message while down: within the timeline limit
     with caplog.at_level(logging.INFO, logger="bot.adapters.matrix.adapter"):
         async with running(settings, timeline_limit=TIMELINE_LIMIT):
@@ -94,9 +98,7 @@ async def test_a_429_while_paging_backs_off_keeps_the_sync_token_and_loses_nothi
     alice, moderator, bot, general = world.alice, world.moderator, world.bot.user_id, world.general
     await moderator.join(world.moderators)
     settings = world.settings()
-    async with running(settings, timeline_limit=TIMELINE_LIMIT):
-        await alice.say(general, "!help")
-        await alice.expect(lambda s: s.sender == bot and "circle join" in s.body)
+    await _ran_once(world, settings)
     concern_id = await alice.say(general, CONCERN)
     for n in range(TIMELINE_LIMIT + 2):
         await alice.say(general, f"just chatting {n}")
@@ -130,9 +132,7 @@ async def test_a_refused_backfill_is_logged_and_does_not_block_the_other_events(
 ) -> None:
     alice, bot, general = world.alice, world.bot.user_id, world.general
     settings = world.settings()
-    async with running(settings, timeline_limit=TIMELINE_LIMIT):
-        await alice.say(general, "!help")
-        await alice.expect(lambda s: s.sender == bot and "circle join" in s.body)
+    await _ran_once(world, settings)
     for n in range(TIMELINE_LIMIT + 2):
         await alice.say(general, f"just chatting {n}")
     await alice.say(general, "!help")
